@@ -1,0 +1,1 @@
+//! LN-LSTM baselines (issue 4).

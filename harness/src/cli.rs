@@ -1,0 +1,379 @@
+//! Argument parsing and the commands. Exit codes: 0 ok, 1 a run failed, 2 bad usage or input.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+
+use harness::freeze::FreezePolicy;
+use harness::model::{fpt_home, InitKind, ModelSource};
+use harness::optim::AdamConfig;
+use harness::run_dir::{RunDir, RunDirError};
+use harness::spec::{DeviceSpec, RunSpec};
+use harness::suite::{self, Profile};
+use harness::task::TaskSpec;
+use harness::train::{self, TrainError};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "fpt",
+    version = version_line(),
+    about = "Reproduces \"Pretrained Transformers As Universal Computation Engines\" (Lu et al.): trains Frozen Pretrained Transformers and their baselines and reports every number beside the paper's.",
+    after_help = "Exit codes: 0 ok, 1 a run failed, 2 bad usage or bad input.\nLogs: set RUST_LOG=debug for more."
+)]
+struct Cli {
+    /// Intra-op threads for libtorch (default: libtorch's choice, usually the core count).
+    #[arg(long, global = true)]
+    threads: Option<i32>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+fn version_line() -> &'static str {
+    concat!(
+        env!("CARGO_PKG_VERSION"),
+        " (tch 0.24.0, torch ",
+        env!("FPT_TORCH_VERSION"),
+        ")"
+    )
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Versions, devices, threads and the cache folder.
+    Info,
+    /// Train one run: FPT (or a policy's variant) on one task.
+    Train(TrainArgs),
+    /// Run a profile's suite (skipping finished runs) and write its report.
+    Reproduce(ReproduceArgs),
+    /// Inspect models.
+    #[command(subcommand)]
+    Inspect(InspectCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum InspectCommand {
+    /// The backbone alone on `inputs_embeds` [B, T, H] (f32) from a safetensors file; writes
+    /// `last_hidden_state` as Hugging Face's `Model(inputs_embeds=x)` gives it (eval mode).
+    Forward {
+        #[command(flatten)]
+        model: ModelArg,
+        /// safetensors file holding `inputs_embeds`.
+        #[arg(long)]
+        inputs: PathBuf,
+        /// Where to write the safetensors file with `last_hidden_state`.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+#[group(required = false, multiple = false)]
+struct ModelArg {
+    /// A built-in model: gpt2, gpt2-medium, gpt2-large, gpt2-xl, gpt2-tiny.
+    #[arg(long)]
+    model: Option<String>,
+    /// A Hugging Face style folder (config.json with model_type gpt2, model.safetensors).
+    #[arg(long)]
+    model_dir: Option<PathBuf>,
+}
+
+impl ModelArg {
+    fn source(&self) -> Result<ModelSource> {
+        match (&self.model, &self.model_dir) {
+            (_, Some(dir)) => Ok(ModelSource::Dir(dir.clone())),
+            (Some(name), None) => Ok(ModelSource::Named(name.clone())),
+            (None, None) => Err(usage("give --model NAME or --model-dir DIR")),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+struct TrainArgs {
+    /// A resolved spec file as a suite writes it (spec.toml); other run flags are then not allowed.
+    #[arg(long, conflicts_with_all = ["task", "model", "model_dir", "init", "freeze", "steps", "batch_size", "micro_batch_size", "lr", "seed", "device", "eval_every", "eval_examples", "n_bits", "patterns", "patch"])]
+    spec: Option<PathBuf>,
+    /// Task: bit-memory, bit-xor.
+    #[arg(long, required_unless_present = "spec")]
+    task: Option<String>,
+    #[command(flatten)]
+    model: ModelArg,
+    /// How the backbone starts: pretrained weights, random init, or statistics-only.
+    #[arg(long, value_enum)]
+    init: Option<InitKind>,
+    /// What trains: fpt, output-only, output+layernorm, +input, +positions, +feedforward,
+    /// +attention, +both, +last-attention, frozen-layernorm, all, or custom:GROUP,...
+    #[arg(long, value_parser = clap::value_parser!(FreezePolicy))]
+    freeze: Option<FreezePolicy>,
+    /// Gradient steps.
+    #[arg(long, default_value_t = 2000)]
+    steps: u64,
+    /// Examples per gradient step.
+    #[arg(long, default_value_t = 32)]
+    batch_size: usize,
+    /// Examples per forward pass; gradients accumulate to the batch size (reference: 16).
+    #[arg(long, default_value_t = 16)]
+    micro_batch_size: usize,
+    /// Adam learning rate (betas 0.9/0.999, eps 1e-8 as PyTorch).
+    #[arg(long, default_value_t = 1e-3, allow_negative_numbers = true)]
+    lr: f64,
+    /// Seed of the init, the batches and dropout.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// cpu, cuda or cuda:N.
+    #[arg(long, default_value = "cpu")]
+    device: DeviceSpec,
+    /// Evaluate on the held-out set every N steps (and at the end).
+    #[arg(long, default_value_t = 100)]
+    eval_every: u64,
+    /// Size of the generated held-out set.
+    #[arg(long, default_value_t = 1024)]
+    eval_examples: usize,
+    /// Bit tasks: bits per string (paper: 1000 for memory, 5 for XOR).
+    #[arg(long)]
+    n_bits: Option<usize>,
+    /// Bit tasks: strings per example (paper: 5 for memory, 2 for XOR).
+    #[arg(long)]
+    patterns: Option<usize>,
+    /// Bit tasks: bits per token (paper: 50 for memory, 1 for XOR).
+    #[arg(long)]
+    patch: Option<usize>,
+    /// Run directory (default: runs/adhoc/<run id>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Continue an interrupted run from its checkpoint (or keep a finished one).
+    #[arg(long)]
+    resume: bool,
+}
+
+#[derive(Debug, Args)]
+struct ReproduceArgs {
+    /// Which suite to run.
+    #[arg(long, value_enum, default_value_t = Profile::Quick)]
+    profile: Profile,
+    /// Seeds per configuration (default: the profile's).
+    #[arg(long)]
+    seeds: Option<u64>,
+    /// cpu, cuda or cuda:N.
+    #[arg(long, default_value = "cpu")]
+    device: DeviceSpec,
+    /// Where runs go (default: runs/<profile>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Where the report goes (default: reports/<profile>).
+    #[arg(long)]
+    report_dir: Option<PathBuf>,
+    /// Continue interrupted runs from their checkpoints (finished runs are always skipped).
+    #[arg(long)]
+    resume: bool,
+}
+
+/// A mistake in what the user asked for: exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct UsageError(String);
+
+fn usage(msg: impl Into<String>) -> anyhow::Error {
+    UsageError(msg.into()).into()
+}
+
+fn is_bad_input(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.is::<UsageError>()
+            || e.downcast_ref::<TrainError>()
+                .is_some_and(TrainError::is_bad_input)
+            || e.downcast_ref::<RunDirError>()
+                .is_some_and(|e| !matches!(e, RunDirError::Io { .. }))
+            || e.is::<harness::task::TaskError>()
+            || e.is::<harness::spec::SpecError>()
+            || e.is::<harness::model::ModelError>()
+            || e.is::<harness::inspect::InspectError>()
+    })
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    if let Some(threads) = cli.threads {
+        if threads < 1 {
+            eprintln!("error: --threads must be at least 1, got {threads}");
+            return ExitCode::from(2);
+        }
+        tch::set_num_threads(threads);
+    }
+    let outcome = match cli.command {
+        Command::Info => info(),
+        Command::Train(args) => train_command(args),
+        Command::Reproduce(args) => reproduce(args),
+        Command::Inspect(InspectCommand::Forward { model, inputs, out }) => {
+            inspect_forward(&model, &inputs, &out)
+        }
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(if is_bad_input(&err) { 2 } else { 1 })
+        }
+    }
+}
+
+fn info() -> Result<()> {
+    println!("fpt {}", env!("CARGO_PKG_VERSION"));
+    println!("tch {}", harness::TCH_VERSION);
+    println!("torch {}", harness::TORCH_VERSION);
+    println!("cuda available: {}", tch::Cuda::is_available());
+    println!("cuda devices: {}", tch::Cuda::device_count());
+    println!("cudnn available: {}", tch::Cuda::cudnn_is_available());
+    println!("threads: {}", tch::get_num_threads());
+    println!("cache: {}", fpt_home().display());
+    Ok(())
+}
+
+fn spec_from_args(args: &TrainArgs) -> Result<RunSpec> {
+    if let Some(path) = &args.spec {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read spec {}", path.display()))?;
+        let spec: RunSpec = toml::from_str(&text)
+            .map_err(|e| usage(format!("{} is not a valid run spec: {e}", path.display())))?;
+        spec.validate()?;
+        return Ok(spec);
+    }
+    let task_name = args
+        .task
+        .as_deref()
+        .expect("clap requires --task without --spec");
+    let task = TaskSpec::from_name(task_name, args.n_bits, args.patterns, args.patch)?;
+    let model = args.model.source()?;
+    let init = args.init.unwrap_or(InitKind::Pretrained);
+    let spec = RunSpec {
+        profile: "adhoc".into(),
+        task,
+        model,
+        init,
+        freeze: args.freeze.clone().unwrap_or_else(FreezePolicy::fpt),
+        seed: args.seed,
+        steps: args.steps,
+        batch_size: args.batch_size,
+        micro_batch_size: args.micro_batch_size,
+        optimizer: AdamConfig {
+            lr: args.lr,
+            ..AdamConfig::default()
+        },
+        clip_grad_norm: 1.0,
+        eval_every: args.eval_every,
+        eval_examples: args.eval_examples,
+        checkpoint_every: args.eval_every,
+        input_dropout: 0.1,
+        orthogonal_gain: 1.41,
+        device: args.device,
+    };
+    spec.validate()?;
+    // Resolve the model (and its weights) now, so a bad name, folder or missing checkpoint
+    // fails before a run directory appears.
+    spec.model.config()?;
+    if spec.init != InitKind::Random {
+        spec.model.pretrained_weights()?;
+    }
+    Ok(spec)
+}
+
+fn train_command(args: TrainArgs) -> Result<()> {
+    let spec = spec_from_args(&args)?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("runs").join("adhoc").join(spec.run_id()));
+    let dir = RunDir::prepare(&out, &spec, args.resume)?;
+    let result = match dir.read_result()? {
+        Some(done) => {
+            eprintln!("{} is already finished", out.display());
+            done
+        }
+        None => train::train(&spec, &dir, true)?,
+    };
+    println!(
+        "{}: test accuracy {:.2}% ({}), train accuracy {}, {} steps{}, {} trainable parameters, {:.1}s; run in {}",
+        spec.run_id(),
+        100.0 * result.test_accuracy,
+        result.eval_split,
+        result.train_accuracy.map_or("-".into(), |a| format!("{:.2}%", 100.0 * a)),
+        result.steps,
+        if result.diverged { " (diverged)" } else { "" },
+        result.trainable_params,
+        result.wall_seconds,
+        out.display()
+    );
+    Ok(())
+}
+
+fn reproduce(args: ReproduceArgs) -> Result<()> {
+    let profile = args.profile;
+    let seeds = args.seeds.unwrap_or(profile.default_seeds());
+    if seeds == 0 {
+        return Err(usage("--seeds must be at least 1"));
+    }
+    let runs_dir = args
+        .out
+        .unwrap_or_else(|| Path::new("runs").join(profile.name()));
+    let report_dir = args
+        .report_dir
+        .unwrap_or_else(|| Path::new("reports").join(profile.name()));
+    let specs = suite::expand(profile, seeds, args.device);
+    tracing::info!(
+        "profile {profile}: {} runs into {}",
+        specs.len(),
+        runs_dir.display()
+    );
+    for (i, spec) in specs.iter().enumerate() {
+        let out = runs_dir.join(spec.run_id());
+        let label = format!("[{}/{}] {}", i + 1, specs.len(), spec.run_id());
+        if let Some(done) = harness::run_dir::read_result(&out.join(harness::run_dir::RESULT))? {
+            let same_spec = std::fs::read_to_string(out.join(harness::run_dir::SPEC))
+                .ok()
+                .and_then(|t| toml::from_str::<RunSpec>(&t).ok())
+                .is_some_and(|s| &s == spec);
+            if same_spec {
+                eprintln!(
+                    "{label}: finished earlier ({:.1}%), skipped",
+                    100.0 * done.test_accuracy
+                );
+                continue;
+            }
+        }
+        let dir = RunDir::prepare(&out, spec, args.resume)?;
+        let result = train::train(spec, &dir, true)
+            .with_context(|| format!("run {} failed", out.display()))?;
+        eprintln!(
+            "{label}: test accuracy {:.1}%{} in {:.1}s",
+            100.0 * result.test_accuracy,
+            if result.diverged { " (diverged)" } else { "" },
+            result.wall_seconds
+        );
+    }
+    let results = reports::load_results(&runs_dir)?;
+    let rows = reports::summarise(&results);
+    let title = format!("fpt-repro: {profile} profile");
+    let notes = format!(
+        "Profile `{profile}` ({seeds} seed(s) per configuration). How it differs from the paper: {}.",
+        profile.differences()
+    );
+    let (path, text) = reports::write_summary(&report_dir, &title, &notes, &rows)?;
+    println!("{text}");
+    println!("Report: {}", path.display());
+    Ok(())
+}
+
+fn inspect_forward(model: &ModelArg, inputs: &Path, out: &Path) -> Result<()> {
+    let shape = harness::inspect::forward_file(&model.source()?, inputs, out)?;
+    println!("wrote last_hidden_state {shape:?} to {}", out.display());
+    Ok(())
+}

@@ -1,0 +1,71 @@
+//! `fpt inspect forward`: the backbone alone on given hidden states, for parity checks
+//! against Hugging Face (`Model(inputs_embeds=x).last_hidden_state`, eval mode).
+
+use std::path::Path;
+
+use tch::{nn, Device, Kind, Tensor};
+
+use crate::backbone::gpt2::Gpt2;
+use crate::backbone::Backbone;
+use crate::model::{ModelError, ModelSource};
+use crate::weights;
+
+#[derive(Debug, thiserror::Error)]
+pub enum InspectError {
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error("cannot read inputs {path}: {reason}")]
+    Inputs { path: String, reason: String },
+    #[error("cannot write {path}: {source}")]
+    Write { path: String, source: tch::TchError },
+}
+
+/// The tensor name `inspect forward` reads.
+pub const INPUT_NAME: &str = "inputs_embeds";
+/// The tensor name `inspect forward` writes.
+pub const OUTPUT_NAME: &str = "last_hidden_state";
+
+/// Runs the pretrained backbone of `source` on `inputs` ([B, T, H], f32), without dropout.
+pub fn backbone_forward(source: &ModelSource, inputs: &Tensor) -> Result<Tensor, ModelError> {
+    let vs = nn::VarStore::new(Device::Cpu);
+    let backbone = Gpt2::new(&vs.root(), source.config()?)?;
+    let vars = vs.variables();
+    weights::load_into(
+        &source.pretrained_weights()?,
+        &vars,
+        str::to_string,
+        |name| backbone.unused_checkpoint_tensor(name),
+    )?;
+    Ok(tch::no_grad(|| backbone.forward(inputs, false)))
+}
+
+pub fn forward_file(
+    source: &ModelSource,
+    inputs: &Path,
+    out: &Path,
+) -> Result<Vec<i64>, InspectError> {
+    let bad = |reason: String| InspectError::Inputs {
+        path: inputs.display().to_string(),
+        reason,
+    };
+    let tensors = Tensor::read_safetensors(inputs).map_err(|e| bad(e.to_string()))?;
+    let x = tensors
+        .into_iter()
+        .find_map(|(name, t)| (name == INPUT_NAME).then_some(t))
+        .ok_or_else(|| bad(format!("it has no tensor named '{INPUT_NAME}'")))?;
+    if x.dim() != 3 {
+        return Err(bad(format!(
+            "'{INPUT_NAME}' must be [B, T, H], got {:?}",
+            x.size()
+        )));
+    }
+    let y = backbone_forward(source, &x.to_kind(Kind::Float))?;
+    let shape = y.size();
+    Tensor::write_safetensors(&[(OUTPUT_NAME, y.contiguous())], out).map_err(|source| {
+        InspectError::Write {
+            path: out.display().to_string(),
+            source,
+        }
+    })?;
+    Ok(shape)
+}

@@ -1,0 +1,19 @@
+//! The FPT reproduction harness: backbones, the FPT wrapper, freeze policies, training,
+//! runs on disk and the built-in suites. The `fpt` binary (src/main.rs) is its CLI.
+
+pub mod backbone;
+pub mod freeze;
+pub mod inspect;
+pub mod model;
+pub mod optim;
+pub mod run_dir;
+pub mod spec;
+pub mod suite;
+pub mod task;
+pub mod train;
+pub mod weights;
+
+/// The tch release this harness is built with (pinned in the workspace Cargo.toml).
+pub const TCH_VERSION: &str = "0.24.0";
+/// The libtorch release found at build time (from its version file).
+pub const TORCH_VERSION: &str = env!("FPT_TORCH_VERSION");

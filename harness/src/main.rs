@@ -1,0 +1,9 @@
+//! `fpt`: the command line of the FPT reproduction harness (design.md section 3).
+
+mod cli;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    cli::main()
+}

@@ -1,0 +1,244 @@
+//! A run on disk: spec.toml, metrics.jsonl, checkpoint.safetensors, result.json.
+//! Runs are the only state; everything else is derived from them.
+
+use std::collections::BTreeMap;
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{GroupCount, InitKind};
+use crate::spec::RunSpec;
+
+pub const SPEC: &str = "spec.toml";
+pub const METRICS: &str = "metrics.jsonl";
+pub const RESULT: &str = "result.json";
+pub const CHECKPOINT: &str = "checkpoint.safetensors";
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunDirError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path} is not valid: {reason}")]
+    Malformed { path: String, reason: String },
+    #[error("{dir} already holds a run with a different spec; choose another --out or delete it")]
+    OtherSpec { dir: String },
+    #[error("{dir} holds an interrupted run (checkpoint at step {step}); pass --resume to continue it, or choose another --out")]
+    Interrupted { dir: String, step: u64 },
+    #[error(
+        "{dir} already holds a finished run; pass --resume to keep it, or choose another --out"
+    )]
+    Finished { dir: String },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> RunDirError + '_ {
+    move |source| RunDirError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename, so a reader (or a
+/// crash) never sees a half-written file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RunDirError> {
+    let tmp = path.with_extension(format!(
+        "{}.tmp",
+        path.extension().and_then(|e| e.to_str()).unwrap_or("")
+    ));
+    fs::write(&tmp, bytes)
+        .and_then(|()| fs::rename(&tmp, path))
+        .map_err(io_err(path))
+}
+
+/// One evaluation, a line of metrics.jsonl.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvalRecord {
+    pub step: u64,
+    /// Mean training loss over the steps since the previous evaluation.
+    pub train_loss: Option<f64>,
+    /// Accuracy on the training batches since the previous evaluation (dropout on).
+    pub train_accuracy: Option<f64>,
+    pub test_loss: f64,
+    pub test_accuracy: f64,
+    pub wall_seconds: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Versions {
+    pub fpt: String,
+    pub tch: String,
+    pub torch: String,
+}
+
+impl Versions {
+    pub fn current() -> Self {
+        Self {
+            fpt: env!("CARGO_PKG_VERSION").into(),
+            tch: crate::TCH_VERSION.into(),
+            torch: crate::TORCH_VERSION.into(),
+        }
+    }
+}
+
+/// result.json: the run's final numbers and how they were produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunResult {
+    pub task: String,
+    pub model: String,
+    pub init: InitKind,
+    pub freeze: String,
+    pub seed: u64,
+    pub profile: String,
+    /// Gradient steps taken (fewer than the spec's when the run diverged).
+    pub steps: u64,
+    /// Accuracy on `eval_split` at the last good evaluation, in 0..1.
+    pub test_accuracy: f64,
+    pub eval_split: String,
+    /// Accuracy on the last window of training batches (dropout on); absent when the run
+    /// diverged before its first evaluation.
+    pub train_accuracy: Option<f64>,
+    pub best_test_accuracy: f64,
+    pub best_step: u64,
+    pub diverged: bool,
+    /// The step whose loss or gradient was not finite.
+    pub diverged_at_step: Option<u64>,
+    pub trainable_params: i64,
+    pub total_params: i64,
+    pub params_by_group: BTreeMap<String, GroupCount>,
+    pub wall_seconds: f64,
+    pub device: String,
+    pub threads: i32,
+    pub versions: Versions,
+    pub finished_at: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct RunDir {
+    path: PathBuf,
+}
+
+impl RunDir {
+    /// Opens `path` for `spec`: creates it and writes spec.toml for a new run; for an
+    /// existing one checks that it is the same spec and, without `resume`, refuses to touch
+    /// its progress.
+    pub fn prepare(path: &Path, spec: &RunSpec, resume: bool) -> Result<Self, RunDirError> {
+        fs::create_dir_all(path).map_err(io_err(path))?;
+        let dir = Self {
+            path: path.to_path_buf(),
+        };
+        let spec_text = toml::to_string(spec).expect("a run spec always serialises");
+        let spec_path = dir.file(SPEC);
+        match fs::read_to_string(&spec_path) {
+            Ok(existing) => {
+                let same = toml::from_str::<RunSpec>(&existing).is_ok_and(|s| &s == spec);
+                if !same {
+                    return Err(RunDirError::OtherSpec {
+                        dir: path.display().to_string(),
+                    });
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                write_atomic(&spec_path, spec_text.as_bytes())?
+            }
+            Err(e) => return Err(io_err(&spec_path)(e)),
+        }
+        if !resume {
+            if dir.file(RESULT).exists() {
+                return Err(RunDirError::Finished {
+                    dir: path.display().to_string(),
+                });
+            }
+            if dir.file(CHECKPOINT).exists() || dir.file(METRICS).exists() {
+                let step = dir.read_metrics()?.last().map_or(0, |r| r.step);
+                return Err(RunDirError::Interrupted {
+                    dir: path.display().to_string(),
+                    step,
+                });
+            }
+        }
+        Ok(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+
+    pub fn append_metric(&self, record: &EvalRecord) -> Result<(), RunDirError> {
+        let path = self.file(METRICS);
+        let mut line = serde_json::to_string(record).expect("metrics serialise");
+        line.push('\n');
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(line.as_bytes()))
+            .map_err(io_err(&path))
+    }
+
+    pub fn read_metrics(&self) -> Result<Vec<EvalRecord>, RunDirError> {
+        let path = self.file(METRICS);
+        let text = match fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io_err(&path)(e)),
+        };
+        // A kill can leave a half-written last line; everything before it is sound.
+        let complete = text.rfind('\n').map_or("", |end| &text[..=end]);
+        complete
+            .lines()
+            .enumerate()
+            .filter(|(_, line)| !line.trim().is_empty())
+            .map(|(i, line)| {
+                serde_json::from_str(line).map_err(|e| RunDirError::Malformed {
+                    path: format!("{}:{}", path.display(), i + 1),
+                    reason: e.to_string(),
+                })
+            })
+            .collect()
+    }
+
+    /// Keeps the evaluations up to `step` (those a checkpoint at `step` already saw).
+    pub fn truncate_metrics(&self, step: u64) -> Result<Vec<EvalRecord>, RunDirError> {
+        let kept: Vec<EvalRecord> = self
+            .read_metrics()?
+            .into_iter()
+            .filter(|r| r.step <= step)
+            .collect();
+        let text: String = kept
+            .iter()
+            .map(|r| serde_json::to_string(r).expect("metrics serialise") + "\n")
+            .collect();
+        write_atomic(&self.file(METRICS), text.as_bytes())?;
+        Ok(kept)
+    }
+
+    pub fn write_result(&self, result: &RunResult) -> Result<(), RunDirError> {
+        let json = serde_json::to_string_pretty(result).expect("results serialise");
+        write_atomic(&self.file(RESULT), json.as_bytes())
+    }
+
+    pub fn read_result(&self) -> Result<Option<RunResult>, RunDirError> {
+        read_result(&self.file(RESULT))
+    }
+}
+
+pub fn read_result(path: &Path) -> Result<Option<RunResult>, RunDirError> {
+    match fs::read_to_string(path) {
+        Ok(text) => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| RunDirError::Malformed {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_err(path)(e)),
+    }
+}

@@ -1,0 +1,149 @@
+//! A run's fully resolved specification: everything that decides its numbers.
+
+use serde::{Deserialize, Serialize};
+use tch::Device;
+
+use crate::freeze::FreezePolicy;
+use crate::model::{InitKind, ModelSource};
+use crate::optim::AdamConfig;
+use crate::task::TaskSpec;
+
+/// `cpu`, `cuda` or `cuda:N`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceSpec(pub Device);
+
+impl std::str::FromStr for DeviceSpec {
+    type Err = SpecError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let device = match s {
+            "cpu" => Device::Cpu,
+            "cuda" => Device::Cuda(0),
+            other => match other.strip_prefix("cuda:").map(str::parse::<usize>) {
+                Some(Ok(i)) => Device::Cuda(i),
+                _ => return Err(SpecError::Device(s.into())),
+            },
+        };
+        Ok(DeviceSpec(device))
+    }
+}
+
+impl std::fmt::Display for DeviceSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Device::Cuda(i) => write!(f, "cuda:{i}"),
+            _ => f.write_str("cpu"),
+        }
+    }
+}
+
+impl Serialize for DeviceSpec {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for DeviceSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunSpec {
+    /// Which profile produced the run (`smoke`, `quick`, `paper`, or `adhoc` for `fpt train`).
+    pub profile: String,
+    pub task: TaskSpec,
+    pub model: ModelSource,
+    pub init: InitKind,
+    pub freeze: FreezePolicy,
+    pub seed: u64,
+    pub steps: u64,
+    pub batch_size: usize,
+    /// Examples per forward/backward; gradients accumulate up to `batch_size`.
+    pub micro_batch_size: usize,
+    pub optimizer: AdamConfig,
+    pub clip_grad_norm: f64,
+    pub eval_every: u64,
+    pub eval_examples: usize,
+    pub checkpoint_every: u64,
+    pub input_dropout: f64,
+    pub orthogonal_gain: f64,
+    pub device: DeviceSpec,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum SpecError {
+    #[error("{field} must be at least 1, got {value}")]
+    Zero { field: &'static str, value: u64 },
+    #[error("{field} must be a positive finite number, got {value}")]
+    NotPositive { field: &'static str, value: f64 },
+    #[error("{field} = {value} must lie in [0, 1)")]
+    NotFraction { field: &'static str, value: f64 },
+    #[error("batch size {batch} is not a multiple of the micro-batch size {micro}")]
+    MicroBatch { batch: usize, micro: usize },
+    #[error("unknown device '{0}'; use cpu, cuda or cuda:N")]
+    Device(String),
+}
+
+impl RunSpec {
+    pub fn validate(&self) -> Result<(), SpecError> {
+        for (field, value) in [
+            ("steps", self.steps),
+            ("batch_size", self.batch_size as u64),
+            ("micro_batch_size", self.micro_batch_size as u64),
+            ("eval_every", self.eval_every),
+            ("eval_examples", self.eval_examples as u64),
+            ("checkpoint_every", self.checkpoint_every),
+        ] {
+            if value == 0 {
+                return Err(SpecError::Zero { field, value });
+            }
+        }
+        let o = &self.optimizer;
+        for (field, value) in [
+            ("lr", o.lr),
+            ("eps", o.eps),
+            ("clip_grad_norm", self.clip_grad_norm),
+            ("orthogonal_gain", self.orthogonal_gain),
+        ] {
+            if !(value.is_finite() && value > 0.0) {
+                return Err(SpecError::NotPositive { field, value });
+            }
+        }
+        for (field, value) in [
+            ("beta1", o.beta1),
+            ("beta2", o.beta2),
+            ("input_dropout", self.input_dropout),
+        ] {
+            if !(0.0..1.0).contains(&value) {
+                return Err(SpecError::NotFraction { field, value });
+            }
+        }
+        if !self
+            .batch_size
+            .is_multiple_of(self.micro_batch_size.min(self.batch_size))
+        {
+            return Err(SpecError::MicroBatch {
+                batch: self.batch_size,
+                micro: self.micro_batch_size,
+            });
+        }
+        Ok(())
+    }
+
+    /// A directory name that identifies the run within a suite.
+    pub fn run_id(&self) -> String {
+        format!(
+            "{}-{}-{}-{}-s{}",
+            self.task.name(),
+            self.model.label(),
+            self.init.name(),
+            self.freeze.name().replace('+', "plus-"),
+            self.seed
+        )
+    }
+}

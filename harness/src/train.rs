@@ -1,0 +1,413 @@
+//! The training loop: Adam, clipping, micro-batches, periodic evaluation, checkpoints,
+//! resume and divergence detection.
+//!
+//! Determinism: the model is initialised right after `manual_seed(seed)`, each step's
+//! batch is a pure function of (seed, step), and torch's RNG (dropout) is reseeded from
+//! (seed, step) before every step. A run resumed from a checkpoint therefore takes exactly
+//! the steps an uninterrupted run would, and on the CPU gives the same numbers.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use tch::{Kind, Tensor};
+
+use crate::model::{FptModel, ModelError, ModelRecipe};
+use crate::optim::Adam;
+use crate::run_dir::{EvalRecord, RunDir, RunDirError, RunResult, Versions, CHECKPOINT};
+use crate::spec::{RunSpec, SpecError};
+use crate::task::{Batch, TaskError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error("invalid spec: {0}")]
+    Spec(#[from] SpecError),
+    #[error(transparent)]
+    Task(#[from] TaskError),
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error(transparent)]
+    RunDir(#[from] RunDirError),
+    #[error("{device} was requested but this libtorch sees no CUDA device; use --device cpu")]
+    NoCuda { device: String },
+    #[error(
+        "checkpoint {path} cannot be used: {reason}; delete it to restart the run from scratch"
+    )]
+    Checkpoint { path: String, reason: String },
+    #[error("libtorch: {0}")]
+    Torch(#[from] tch::TchError),
+}
+
+/// Examples per forward pass during evaluation.
+const EVAL_CHUNK: i64 = 256;
+
+/// SplitMix64: decorrelates nearby (seed, step) pairs.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+fn step_seed(seed: u64, step: u64) -> i64 {
+    (mix(seed ^ mix(step)) >> 1) as i64
+}
+
+/// Loss and correct-prediction counts accumulated over training steps.
+#[derive(Debug, Default, Clone, Copy)]
+struct Window {
+    loss_sum: f64,
+    steps: u64,
+    correct: f64,
+    predictions: f64,
+}
+
+impl Window {
+    fn mean_loss(&self) -> Option<f64> {
+        (self.steps > 0).then(|| self.loss_sum / self.steps as f64)
+    }
+    fn accuracy(&self) -> Option<f64> {
+        (self.predictions > 0.0).then(|| self.correct / self.predictions)
+    }
+}
+
+fn loss_and_correct(logits: &Tensor, targets: &Tensor) -> (Tensor, f64) {
+    let classes = *logits.size().last().expect("logits have a class dimension");
+    let flat = logits.reshape([-1, classes]);
+    let targets = targets.reshape([-1]);
+    let loss = flat.cross_entropy_for_logits(&targets);
+    let correct = tch::no_grad(|| {
+        flat.argmax(-1, false)
+            .eq_tensor(&targets)
+            .sum(Kind::Float)
+            .double_value(&[])
+    });
+    (loss, correct)
+}
+
+/// Loss and accuracy of `model` on `data`, in eval mode.
+pub fn evaluate(model: &FptModel, data: &Batch) -> (f64, f64) {
+    tch::no_grad(|| {
+        let (mut loss_sum, mut correct, mut predictions) = (0.0, 0.0, 0.0);
+        let n = data.len();
+        let mut start = 0;
+        while start < n {
+            let len = EVAL_CHUNK.min(n - start);
+            let chunk = data.slice(start, len);
+            let (loss, right) =
+                loss_and_correct(&model.forward(&chunk.inputs, false), &chunk.targets);
+            let count = chunk.targets.numel() as f64;
+            loss_sum += loss.double_value(&[]) * count;
+            correct += right;
+            predictions += count;
+            start += len;
+        }
+        (loss_sum / predictions, correct / predictions)
+    })
+}
+
+/// State carried from one step to the next and through checkpoints.
+#[derive(Clone, Copy)]
+struct Progress {
+    step: u64,
+    wall_before: f64,
+    window: Window,
+}
+
+fn save_checkpoint(
+    dir: &RunDir,
+    model: &FptModel,
+    adam: &Adam,
+    p: &Progress,
+) -> Result<(), TrainError> {
+    let mut named: Vec<(String, Tensor)> = model
+        .trainable()
+        .iter()
+        .map(|(n, t)| (format!("param.{n}"), t.detach()))
+        .collect();
+    named.extend(adam.state());
+    let w = p.window;
+    for (name, value) in [
+        ("meta.wall_seconds", p.wall_before),
+        ("meta.window.loss_sum", w.loss_sum),
+        ("meta.window.correct", w.correct),
+        ("meta.window.predictions", w.predictions),
+    ] {
+        named.push((name.into(), Tensor::from(value)));
+    }
+    named.push(("meta.step".into(), Tensor::from(p.step as i64)));
+    named.push(("meta.window.steps".into(), Tensor::from(w.steps as i64)));
+    let path = dir.file(CHECKPOINT);
+    let tmp = path.with_extension("safetensors.tmp");
+    let named: Vec<(String, Tensor)> = named
+        .into_iter()
+        .map(|(n, t)| (n, t.to_device(tch::Device::Cpu).contiguous()))
+        .collect();
+    Tensor::write_safetensors(&named, &tmp)?;
+    std::fs::rename(&tmp, &path).map_err(|source| RunDirError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    Ok(())
+}
+
+fn restore_checkpoint(
+    path: &Path,
+    model: &FptModel,
+    adam: &mut Adam,
+) -> Result<Progress, TrainError> {
+    let bad = |reason: String| TrainError::Checkpoint {
+        path: path.display().to_string(),
+        reason,
+    };
+    let saved: BTreeMap<String, Tensor> = Tensor::read_safetensors(path)
+        .map_err(|e| bad(e.to_string()))?
+        .into_iter()
+        .collect();
+    let get = |name: &str| saved.get(name).map(|t| t.shallow_clone());
+    let missing = |name: &str| bad(format!("it lacks '{name}'"));
+    tch::no_grad(|| {
+        for (name, var) in model.trainable() {
+            let key = format!("param.{name}");
+            let value = get(&key).ok_or_else(|| missing(&key))?;
+            if value.size() != var.size() {
+                return Err(bad(format!(
+                    "'{key}' has shape {:?}, the model {:?}",
+                    value.size(),
+                    var.size()
+                )));
+            }
+            var.shallow_clone().copy_(&value);
+        }
+        Ok(())
+    })?;
+    adam.restore(|name| get(name).map(|t| t.to_device(model.var_store().device())))
+        .map_err(|name| missing(&name))?;
+    let float = |name: &str| {
+        get(name)
+            .map(|t| t.double_value(&[]))
+            .ok_or_else(|| missing(name))
+    };
+    let int = |name: &str| {
+        get(name)
+            .map(|t| t.int64_value(&[]) as u64)
+            .ok_or_else(|| missing(name))
+    };
+    Ok(Progress {
+        step: int("meta.step")?,
+        wall_before: float("meta.wall_seconds")?,
+        window: Window {
+            loss_sum: float("meta.window.loss_sum")?,
+            steps: int("meta.window.steps")?,
+            correct: float("meta.window.correct")?,
+            predictions: float("meta.window.predictions")?,
+        },
+    })
+}
+
+/// Serialises trainings within a process: torch's RNG (init, dropout) is process-global,
+/// so two runs interleaving their `manual_seed` calls would both lose reproducibility.
+/// Parallel runs belong in separate processes.
+static TORCH_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Trains the run described by `spec` in `dir`, continuing from its checkpoint if it has
+/// one, and writes result.json. `progress` shows a bar on a terminal.
+pub fn train(spec: &RunSpec, dir: &RunDir, progress: bool) -> Result<RunResult, TrainError> {
+    // A panic in another run leaves the lock poisoned but the RNG as usable as ever.
+    let _rng = TORCH_RNG
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    spec.validate()?;
+    let task = spec.task.build()?;
+    let device = spec.device.0;
+    if device.is_cuda() && !tch::Cuda::is_available() {
+        return Err(TrainError::NoCuda {
+            device: spec.device.to_string(),
+        });
+    }
+    tch::manual_seed(spec.seed as i64);
+    let model = FptModel::new(&ModelRecipe {
+        source: &spec.model,
+        init: spec.init,
+        freeze: &spec.freeze,
+        shape: task.shape(),
+        input_dropout: spec.input_dropout,
+        orthogonal_gain: spec.orthogonal_gain,
+        device,
+    })?;
+    let mut adam = Adam::new(spec.optimizer, model.trainable());
+    let (held_out, eval_split) = task.held_out(spec.eval_examples);
+    let held_out = held_out.to_device(device);
+
+    let checkpoint = dir.file(CHECKPOINT);
+    let mut state = if checkpoint.exists() {
+        let state = restore_checkpoint(&checkpoint, &model, &mut adam)?;
+        dir.truncate_metrics(state.step)?;
+        tracing::info!("resuming {} at step {}", dir.path().display(), state.step);
+        state
+    } else {
+        dir.truncate_metrics(0)?;
+        Progress {
+            step: 0,
+            wall_before: 0.0,
+            window: Window::default(),
+        }
+    };
+    let started = Instant::now();
+    let wall = |s: &Progress| s.wall_before + started.elapsed().as_secs_f64();
+    let record_eval = |s: &mut Progress| -> Result<EvalRecord, TrainError> {
+        let (test_loss, test_accuracy) = evaluate(&model, &held_out);
+        let record = EvalRecord {
+            step: s.step,
+            train_loss: s.window.mean_loss(),
+            train_accuracy: s.window.accuracy(),
+            test_loss,
+            test_accuracy,
+            wall_seconds: wall(s),
+        };
+        dir.append_metric(&record)?;
+        s.window = Window::default();
+        Ok(record)
+    };
+    if state.step == 0 {
+        record_eval(&mut state)?;
+    }
+
+    let bar = progress_bar(spec, state.step, progress);
+    let micro = spec.micro_batch_size.min(spec.batch_size) as i64;
+    let mut diverged_at = None;
+    while state.step < spec.steps {
+        tch::manual_seed(step_seed(spec.seed, state.step));
+        adam.zero_grad();
+        let batch = task
+            .train_batch(spec.seed, state.step, spec.batch_size)
+            .to_device(device);
+        let mut step_loss = 0.0;
+        let mut start = 0;
+        while start < batch.len() {
+            let part = batch.slice(start, micro);
+            let (loss, correct) =
+                loss_and_correct(&model.forward(&part.inputs, true), &part.targets);
+            // Scale so the accumulated gradient is that of the whole batch's mean loss.
+            let scaled = loss * (micro as f64 / batch.len() as f64);
+            scaled.backward();
+            step_loss += scaled.double_value(&[]);
+            state.window.correct += correct;
+            state.window.predictions += part.targets.numel() as f64;
+            start += micro;
+        }
+        let grad_norm = adam.clip_grad_norm(spec.clip_grad_norm);
+        if !step_loss.is_finite() || !grad_norm.is_finite() {
+            tracing::warn!(
+                "{}: loss {step_loss} / gradient norm {grad_norm} at step {}: diverged",
+                dir.path().display(),
+                state.step
+            );
+            diverged_at = Some(state.step);
+            break;
+        }
+        adam.step();
+        state.step += 1;
+        state.window.loss_sum += step_loss;
+        state.window.steps += 1;
+        bar.inc(1);
+        if state.step % spec.eval_every == 0 || state.step == spec.steps {
+            let r = record_eval(&mut state)?;
+            bar.set_message(format!("test acc {:.3}", r.test_accuracy));
+        }
+        if state.step % spec.checkpoint_every == 0 || state.step == spec.steps {
+            let saved = Progress {
+                wall_before: wall(&state),
+                ..state
+            };
+            save_checkpoint(dir, &model, &adam, &saved)?;
+        }
+    }
+    bar.finish_and_clear();
+    let result = summarise(
+        spec,
+        dir,
+        &model,
+        eval_split,
+        diverged_at,
+        wall(&state),
+        state.step,
+    )?;
+    dir.write_result(&result)?;
+    Ok(result)
+}
+
+fn progress_bar(spec: &RunSpec, start: u64, visible: bool) -> ProgressBar {
+    if !visible {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(spec.steps).with_position(start);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{prefix} [{bar:30}] {pos}/{len} steps {per_sec} eta {eta} {msg}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    bar.set_prefix(spec.run_id());
+    bar
+}
+
+fn summarise(
+    spec: &RunSpec,
+    dir: &RunDir,
+    model: &FptModel,
+    eval_split: String,
+    diverged_at: Option<u64>,
+    wall_seconds: f64,
+    steps: u64,
+) -> Result<RunResult, TrainError> {
+    let metrics = dir.read_metrics()?;
+    let last = metrics.last().expect("a run always evaluates at step 0");
+    let best = metrics
+        .iter()
+        .max_by(|a, b| {
+            a.test_accuracy
+                .total_cmp(&b.test_accuracy)
+                .then(b.step.cmp(&a.step))
+        })
+        .expect("non-empty");
+    let train_accuracy = metrics.iter().rev().find_map(|r| r.train_accuracy);
+    let counts = model.counts();
+    Ok(RunResult {
+        task: spec.task.name().into(),
+        model: spec.model.label(),
+        init: spec.init,
+        freeze: spec.freeze.name().into(),
+        seed: spec.seed,
+        profile: spec.profile.clone(),
+        steps,
+        test_accuracy: last.test_accuracy,
+        eval_split,
+        train_accuracy,
+        best_test_accuracy: best.test_accuracy,
+        best_step: best.step,
+        diverged: diverged_at.is_some(),
+        diverged_at_step: diverged_at,
+        trainable_params: counts.values().map(|c| c.trainable).sum(),
+        total_params: counts.values().map(|c| c.total).sum(),
+        params_by_group: counts
+            .iter()
+            .map(|(g, c)| (g.name().to_string(), *c))
+            .collect(),
+        wall_seconds,
+        device: spec.device.to_string(),
+        threads: tch::get_num_threads(),
+        versions: Versions::current(),
+        finished_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+    })
+}
+
+impl TrainError {
+    /// Whether the user's input (spec, names, files) is at fault rather than the run.
+    pub fn is_bad_input(&self) -> bool {
+        !matches!(self, TrainError::Torch(_))
+            && !matches!(self, TrainError::RunDir(RunDirError::Io { .. }))
+    }
+}

@@ -1,0 +1,93 @@
+//! A run killed with SIGKILL mid-way and resumed ends with exactly the numbers of an
+//! uninterrupted run with the same seed (CPU).
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn train(out: &Path, resume: bool) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fpt"));
+    cmd.args([
+        "--threads",
+        "1",
+        "train",
+        "--task",
+        "bit-xor",
+        "--model",
+        "gpt2-tiny",
+        "--init",
+        "random",
+    ])
+    .args([
+        "--steps",
+        "400",
+        "--eval-every",
+        "20",
+        "--seed",
+        "11",
+        "--out",
+    ])
+    .arg(out)
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    if resume {
+        cmd.arg("--resume");
+    }
+    cmd
+}
+
+fn numbers(dir: &Path) -> (Vec<(u64, f64, f64)>, f64) {
+    let metrics = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap();
+    let rows = metrics
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (
+                v["step"].as_u64().unwrap(),
+                v["test_loss"].as_f64().unwrap(),
+                v["test_accuracy"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    let result: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("result.json")).unwrap()).unwrap();
+    (rows, result["test_accuracy"].as_f64().unwrap())
+}
+
+#[test]
+fn killed_then_resumed_equals_uninterrupted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let whole = tmp.path().join("whole");
+    assert!(train(&whole, false).status().unwrap().success());
+
+    let cut = tmp.path().join("cut");
+    let mut child = train(&cut, false).spawn().unwrap();
+    // Wait for a checkpoint and at least one more evaluation beyond it, then kill -9.
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while !cut.join("checkpoint.safetensors").exists() || metrics_lines(&cut) < 4 {
+        assert!(Instant::now() < deadline, "no checkpoint appeared");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "run ended before it could be killed"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        !cut.join("result.json").exists(),
+        "killed too late to test anything"
+    );
+
+    // Without --resume the interrupted run is left alone, with a hint.
+    let refused = train(&cut, false).stderr(Stdio::piped()).output().unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--resume"));
+
+    assert!(train(&cut, true).status().unwrap().success());
+    assert_eq!(numbers(&cut), numbers(&whole));
+}
+
+fn metrics_lines(dir: &Path) -> usize {
+    std::fs::read_to_string(dir.join("metrics.jsonl")).map_or(0, |t| t.lines().count())
+}

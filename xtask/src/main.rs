@@ -1,0 +1,116 @@
+//! `cargo xtask <verb>`: the developer interface of fpt-repro.
+//!
+//! Plain Rust with no libtorch: it first makes libtorch available (see [`libtorch`]), then
+//! drives cargo and the `fpt` binary with `LIBTORCH` set, so nobody has to install or
+//! export anything by hand.
+
+mod libtorch;
+
+use std::ffi::OsString;
+use std::process::{Command, ExitCode};
+
+use anyhow::{bail, Context, Result};
+
+const USAGE: &str = "\
+cargo xtask <verb> [args...]
+
+verbs:
+  setup              make libtorch 2.11.0 available (uses $LIBTORCH if set, otherwise a Python
+                     venv with torch==2.11.0 under $FPT_HOME, default ~/.cache/fpt) and print it
+  test [args...]     setup, then `cargo test --workspace [args...]`
+  reproduce [args...]
+                     setup, build `fpt` in release mode, then `fpt reproduce [args...]`
+                     (default: the quick profile); prints where the report is
+  fpt [args...]      setup, then run the release `fpt` binary with any arguments
+
+environment:
+  LIBTORCH           an existing libtorch 2.11.0 (a folder with lib/ and include/); skips the venv
+  FPT_HOME           cache root for the venv, data and weights (default ~/.cache/fpt)
+  FPT_PYTHON         the Python used to create the venv (default python3)
+";
+
+fn main() -> ExitCode {
+    let mut args = std::env::args_os().skip(1);
+    let verb = args.next().and_then(|v| v.into_string().ok());
+    let rest: Vec<OsString> = args.collect();
+    let outcome = match verb.as_deref() {
+        Some("setup") => libtorch::ensure().map(|torch| {
+            println!("LIBTORCH={}", torch.root.display());
+            ExitCode::SUCCESS
+        }),
+        Some("test") => cargo(&["test", "--workspace"], &rest),
+        Some("reproduce") => reproduce(&rest),
+        Some("fpt") => run_fpt(&rest),
+        Some("-h" | "--help" | "help") | None => {
+            print!("{USAGE}");
+            return if verb.is_none() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+        Some(other) => {
+            eprintln!("error: unknown xtask verb '{other}'\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs `cargo <base> <extra>` with libtorch set up; the child's exit code becomes ours.
+fn cargo(base: &[&str], extra: &[OsString]) -> Result<ExitCode> {
+    let torch = libtorch::ensure()?;
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(base).args(extra);
+    torch.apply(&mut cmd);
+    let status = cmd.status().context("could not start cargo")?;
+    Ok(exit_code_of(status))
+}
+
+fn exit_code_of(status: std::process::ExitStatus) -> ExitCode {
+    match status.code() {
+        Some(0) => ExitCode::SUCCESS,
+        Some(c) => ExitCode::from(u8::try_from(c).unwrap_or(1)),
+        None => ExitCode::FAILURE,
+    }
+}
+
+fn run_fpt(args: &[OsString]) -> Result<ExitCode> {
+    let mut full: Vec<OsString> = vec!["--".into()];
+    full.extend_from_slice(args);
+    cargo(
+        &[
+            "run",
+            "--release",
+            "--quiet",
+            "-p",
+            "harness",
+            "--bin",
+            "fpt",
+        ],
+        &full,
+    )
+}
+
+fn reproduce(args: &[OsString]) -> Result<ExitCode> {
+    let mut full: Vec<OsString> = vec!["reproduce".into()];
+    full.extend_from_slice(args);
+    if !args
+        .iter()
+        .any(|a| a == "--profile" || a.to_string_lossy().starts_with("--profile="))
+    {
+        full.extend(["--profile".into(), "quick".into()]);
+    }
+    let code = run_fpt(&full)?;
+    if code != ExitCode::SUCCESS {
+        bail!("fpt reproduce failed; its messages above say why (rerun with --resume to continue)");
+    }
+    Ok(code)
+}
