@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use datasets::checksum::{digest_reader, Expected};
 use datasets::fetch::{FetchError, FetchOptions, Fetcher, Verified};
-use datasets::registry::{Artifact, Integrity, Registry, Source};
+use datasets::registry::{Artifact, Integrity, Registry};
 use datasets::vision::idx::{encode, IdxData};
 use support::{Fault, TestServer};
 
@@ -43,7 +43,7 @@ fn artifact(urls: Vec<String>, integrity: Integrity) -> Artifact {
     Artifact {
         name: "test-images".into(),
         file: FILE.into(),
-        source: Source::Http { urls },
+        sources: datasets::registry::urls(&urls),
         integrity,
         size: None,
         extract: None,

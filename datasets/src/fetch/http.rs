@@ -183,7 +183,9 @@ fn transport_failure(e: &reqwest::Error) -> Failure {
         why.push_str(&s.to_string());
         source = s.source();
     }
-    if e.is_builder() {
+    // A host name that does not resolve will not resolve a second later either (no network,
+    // or a typo): move on to the next source instead of backing off.
+    if e.is_builder() || why.contains("dns error") {
         Failure::Fatal(why)
     } else {
         Failure::Retry(why)

