@@ -1,1 +1,14 @@
-//! LN-LSTM baselines (issue 4).
+//! Models that are not pretrained transformers, for the paper's baseline rows (issue 4).
+//!
+//! - [`lstm`]: the LN-LSTM of the reference code and the slides' LSTM ablations (3 layers,
+//!   12 layers, + residual connections, + learned positions).
+//!
+//! Every model maps hidden states `[B, T, H]` to `[B, T, H]` and names the role of each of
+//! its variables with a small enum of its own; the harness, which depends on this crate
+//! (never the other way round), maps those roles onto its parameter groups.
+
+pub mod lstm;
+
+pub use lstm::{
+    LayerNormInit, LnLstm, LstmConfig, LstmConfigError, LstmParamKind, LstmParamRole, PRESETS,
+};
