@@ -3,6 +3,13 @@
 use baselines::{LnLstm, LstmConfig, LstmParamKind, PRESETS};
 use tch::{nn, nn::Module, nn::OptimizerConfig, Device, Kind, Tensor};
 
+/// torch's RNG is process-global and tests run on parallel threads: every test holds this
+/// lock, so no test's draws (init, inputs, dropout) interleave with a seeded test's.
+fn exclusive_rng() -> std::sync::MutexGuard<'static, ()> {
+    static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn small(num_layers: usize, hidden_size: i64) -> LstmConfig {
     LstmConfig {
         num_layers,
@@ -31,6 +38,7 @@ fn same(a: &Tensor, b: &Tensor) -> bool {
 
 #[test]
 fn the_model_can_sit_behind_the_harness_backbone_trait() {
+    let _rng = exclusive_rng();
     // The harness's `Backbone` requires `Debug + Send`.
     fn backbone_bounds<T: std::fmt::Debug + Send>() {}
     backbone_bounds::<LnLstm>();
@@ -38,6 +46,7 @@ fn the_model_can_sit_behind_the_harness_backbone_trait() {
 
 #[test]
 fn presets_map_full_sequences_and_name_every_parameter() {
+    let _rng = exclusive_rng();
     tch::manual_seed(0);
     for name in PRESETS {
         let config = LstmConfig::preset(name).unwrap();
@@ -70,6 +79,7 @@ fn presets_map_full_sequences_and_name_every_parameter() {
 
 #[test]
 fn gradients_reach_every_parameter_of_twelve_residual_layers() {
+    let _rng = exclusive_rng();
     tch::manual_seed(1);
     let config = LstmConfig {
         hidden_size: 32,
@@ -93,6 +103,7 @@ fn gradients_reach_every_parameter_of_twelve_residual_layers() {
 
 #[test]
 fn same_seed_gives_identical_models_and_outputs() {
+    let _rng = exclusive_rng();
     let run = |seed| {
         tch::manual_seed(seed);
         let (_vs, model) = build(small(2, 16));
@@ -106,6 +117,7 @@ fn same_seed_gives_identical_models_and_outputs() {
 
 #[test]
 fn dropout_is_off_in_evaluation_and_on_in_training() {
+    let _rng = exclusive_rng();
     tch::manual_seed(5);
     let (_vs, model) = build(small(2, 64));
     let xs = randn(&[4, 5, 64]);
@@ -123,6 +135,7 @@ fn dropout_is_off_in_evaluation_and_on_in_training() {
 
 #[test]
 fn residual_connections_add_each_layer_input() {
+    let _rng = exclusive_rng();
     let xs = randn(&[2, 3, 8]);
     let run = |residual| {
         tch::manual_seed(6);
@@ -141,6 +154,7 @@ fn residual_connections_add_each_layer_input() {
 
 #[test]
 fn learned_positions_start_at_zero_and_shift_the_input() {
+    let _rng = exclusive_rng();
     let config = LstmConfig {
         learned_positions: true,
         max_positions: 4,
@@ -170,6 +184,7 @@ fn learned_positions_start_at_zero_and_shift_the_input() {
 #[test]
 #[should_panic(expected = "exceeds the LSTM's 4 learned positions")]
 fn sequences_longer_than_the_position_table_are_refused() {
+    let _rng = exclusive_rng();
     let (_vs, model) = build(LstmConfig {
         learned_positions: true,
         max_positions: 4,
@@ -180,6 +195,7 @@ fn sequences_longer_than_the_position_table_are_refused() {
 
 #[test]
 fn invalid_configs_are_refused_with_the_reason() {
+    let _rng = exclusive_rng();
     let vs = nn::VarStore::new(Device::Cpu);
     let err = LnLstm::new(&vs.root(), small(0, 8)).unwrap_err();
     assert!(err.to_string().contains("num_layers is 0"), "{err}");
@@ -210,6 +226,7 @@ fn sign_of_sum_batch(batch: i64, steps: i64) -> (Tensor, Tensor) {
 
 #[test]
 fn a_tiny_lstm_learns_the_sign_of_a_sum() {
+    let _rng = exclusive_rng();
     // A model this small is all per-op overhead, and libtorch's OpenMP workers spin-wait:
     // on 2 shared cores two threads made this test 20x slower than one.
     tch::set_num_threads(1);
