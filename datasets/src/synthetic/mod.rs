@@ -2,7 +2,7 @@
 
 mod bits;
 
-pub use bits::{BitMemory, BitTaskError, BitXor};
+pub use bits::{BitMemory, BitShape, BitTaskError, BitXor};
 
 /// A batch of float-feature sequences and integer targets, row-major.
 ///
