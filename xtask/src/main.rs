@@ -17,7 +17,8 @@ cargo xtask <verb> [args...]
 verbs:
   setup              make libtorch 2.11.0 available (uses $LIBTORCH if set, otherwise a Python
                      venv with torch==2.11.0 under $FPT_HOME, default ~/.cache/fpt) and print it
-  test [args...]     setup, then `cargo test --workspace [args...]`
+  test [args...]     setup, then `cargo test --workspace [args...]` (or only the
+                     packages named with -p)
   reproduce [args...]
                      setup, build `fpt` in release mode, then `fpt reproduce [args...]`
                      (default: the quick profile); prints where the report is
@@ -38,7 +39,7 @@ fn main() -> ExitCode {
             println!("LIBTORCH={}", torch.root.display());
             ExitCode::SUCCESS
         }),
-        Some("test") => cargo(&["test", "--workspace"], &rest),
+        Some("test") => test(&rest),
         Some("reproduce") => reproduce(&rest),
         Some("fpt") => run_fpt(&rest),
         Some("-h" | "--help" | "help") | None => {
@@ -80,6 +81,22 @@ fn exit_code_of(status: std::process::ExitStatus) -> ExitCode {
         Some(c) => ExitCode::from(u8::try_from(c).unwrap_or(1)),
         None => ExitCode::FAILURE,
     }
+}
+
+/// `cargo test` over the whole workspace, or over the packages named with `-p`.
+fn test(args: &[OsString]) -> Result<ExitCode> {
+    let scoped = args.iter().any(|a| {
+        let a = a.to_string_lossy();
+        a == "-p" || a == "--package" || a.starts_with("--package=")
+    });
+    cargo(
+        if scoped {
+            &["test"]
+        } else {
+            &["test", "--workspace"]
+        },
+        args,
+    )
 }
 
 fn run_fpt(args: &[OsString]) -> Result<ExitCode> {
