@@ -50,7 +50,7 @@ pub const PRESETS: &[(&str, &str)] = &[
 ];
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("unknown freeze policy '{given}'; use one of: {}, or custom:GROUP,GROUP,... with groups input, positions, layer_norm, attention, feed_forward, last_attention, output", names())]
+#[error("unknown freeze policy '{given}'; use one of: {}, or custom:GROUP,GROUP,... with groups input, positions, layer_norm, attention, feed_forward, other, last_attention, output", names())]
 pub struct UnknownPolicy {
     given: String,
 }
@@ -172,7 +172,13 @@ mod tests {
     fn fpt_trains_exactly_input_positions_layernorm_output() {
         let p = FreezePolicy::fpt();
         for g in ParamGroup::ALL {
-            let expect = !matches!(g, ParamGroup::Attention | ParamGroup::FeedForward);
+            let expect = !matches!(
+                g,
+                ParamGroup::Attention
+                    | ParamGroup::FeedForward
+                    | ParamGroup::Recurrent
+                    | ParamGroup::Other
+            );
             assert_eq!(p.trains(role(g, Some(0)), 12), expect, "{g:?}");
         }
     }

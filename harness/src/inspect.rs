@@ -5,10 +5,8 @@ use std::path::Path;
 
 use tch::{nn, Device, Kind, Tensor};
 
-use crate::backbone::gpt2::Gpt2;
-use crate::backbone::Backbone;
+use crate::backbone;
 use crate::model::{ModelError, ModelSource};
-use crate::weights;
 
 #[derive(Debug, thiserror::Error)]
 pub enum InspectError {
@@ -25,25 +23,28 @@ pub const INPUT_NAME: &str = "inputs_embeds";
 /// The tensor name `inspect forward` writes.
 pub const OUTPUT_NAME: &str = "last_hidden_state";
 
-/// Runs the pretrained backbone of `source` on `inputs` ([B, T, H], f32), without dropout.
-pub fn backbone_forward(source: &ModelSource, inputs: &Tensor) -> Result<Tensor, ModelError> {
+/// Runs the pretrained backbone of `source` on `inputs` ([B, T, H], f32), without dropout,
+/// as Hugging Face's model computes it (see [`backbone::Backbone::hf_forward`]).
+pub fn backbone_forward(
+    source: &ModelSource,
+    inputs: &Tensor,
+    offline: bool,
+) -> Result<Tensor, ModelError> {
     let vs = nn::VarStore::new(Device::Cpu);
-    let backbone = Gpt2::new(&vs.root(), source.config()?)?;
-    let vars = vs.variables();
-    weights::load_into(
-        &source.pretrained_weights()?,
-        &vars,
-        str::to_string,
-        |name| backbone.unused_checkpoint_tensor(name),
-    )?;
-    Ok(tch::no_grad(|| backbone.forward(inputs, false)))
+    let backbone = source.architecture()?.build(&vs.root())?;
+    let weights = source.pretrained_weights(offline)?;
+    backbone::load_checkpoint(backbone.as_ref(), &weights, &vs.variables())?;
+    Ok(tch::no_grad(|| backbone.hf_forward(inputs)))
 }
 
 pub fn forward_file(
     source: &ModelSource,
     inputs: &Path,
     out: &Path,
+    offline: bool,
 ) -> Result<Vec<i64>, InspectError> {
+    // A bad model name or folder is reported before the inputs are read.
+    source.architecture()?;
     let bad = |reason: String| InspectError::Inputs {
         path: inputs.display().to_string(),
         reason,
@@ -59,7 +60,7 @@ pub fn forward_file(
             x.size()
         )));
     }
-    let y = backbone_forward(source, &x.to_kind(Kind::Float))?;
+    let y = backbone_forward(source, &x.to_kind(Kind::Float), offline)?;
     let shape = y.size();
     Tensor::write_safetensors(&[(OUTPUT_NAME, y.contiguous())], out).map_err(|source| {
         InspectError::Write {

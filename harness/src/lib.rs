@@ -1,6 +1,7 @@
 //! The FPT reproduction harness: backbones, the FPT wrapper, freeze policies, training,
 //! runs on disk and the built-in suites. The `fpt` binary (src/main.rs) is its CLI.
 
+pub mod architecture;
 pub mod backbone;
 pub mod freeze;
 pub mod inspect;
@@ -12,6 +13,7 @@ pub mod suite;
 pub mod task;
 pub mod train;
 pub mod weights;
+pub mod zoo;
 
 /// The tch release this harness is built with (pinned in the workspace Cargo.toml).
 pub const TCH_VERSION: &str = "0.24.0";

@@ -8,20 +8,122 @@ use serde::{Deserialize, Serialize};
 use tch::nn::{self, Init};
 use tch::{Device, Tensor};
 
-use crate::backbone::gpt2::{Gpt2, Gpt2Config, Gpt2ConfigError};
-use crate::backbone::{Backbone, ParamGroup, ParamRole};
+use crate::architecture::{Architecture, ArchitectureError};
+use crate::backbone::{self, Backbone, ParamGroup, ParamRole};
 use crate::freeze::FreezePolicy;
 use crate::task::{InputKind, TaskShape};
 use crate::weights::{self, LoadError, LoadReport};
+use crate::zoo;
 
 /// Where a backbone's architecture (and, for `pretrained`, its weights) come from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ModelSource {
-    /// A built-in name (`gpt2`, `gpt2-tiny`, ...); weights from the cache.
+    /// A built-in name (`gpt2`, `minilm-l6`, `lstm`, `gpt2-tiny`, ...); weights from the
+    /// model cache, fetched when missing.
     Named(String),
     /// A Hugging Face style folder: config.json + model.safetensors.
     Dir(PathBuf),
+}
+
+/// How the backbone's weights are set before training.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InitKind {
+    /// The checkpoint's weights.
+    Pretrained,
+    /// The architecture's standard random init (HF's for the transformers).
+    Random,
+    /// Each tensor redrawn from a normal with the checkpoint tensor's mean and std.
+    Stats,
+    /// The backbone of a finished run that trained all of it (e.g. a transformer trained on
+    /// Bit Memory with `--freeze all`: the slides' "Bit" row).
+    Run(PathBuf),
+}
+
+impl InitKind {
+    /// The name in run ids and reports (`run` for a task-pretrained backbone).
+    pub fn name(&self) -> &'static str {
+        match self {
+            InitKind::Pretrained => "pretrained",
+            InitKind::Random => "random",
+            InitKind::Stats => "stats",
+            InitKind::Run(_) => "run",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("unknown init '{0}'; use pretrained, random, stats or run:DIR (a finished run whose whole backbone trained)")]
+pub struct UnknownInit(String);
+
+impl std::str::FromStr for InitKind {
+    type Err = UnknownInit;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "pretrained" => InitKind::Pretrained,
+            "random" => InitKind::Random,
+            "stats" => InitKind::Stats,
+            other => match other.strip_prefix("run:") {
+                Some(dir) if !dir.is_empty() => InitKind::Run(dir.into()),
+                _ => return Err(UnknownInit(s.into())),
+            },
+        })
+    }
+}
+
+impl std::fmt::Display for InitKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InitKind::Run(dir) => write!(f, "run:{}", dir.display()),
+            other => f.write_str(other.name()),
+        }
+    }
+}
+
+impl Serialize for InitKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for InitKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error(transparent)]
+    Architecture(#[from] ArchitectureError),
+    #[error("no pretrained weights for '{model}': {hint}")]
+    NoWeights { model: String, hint: String },
+    #[error("pretrained weights for '{model}': {source}")]
+    Fetch {
+        model: String,
+        source: Box<datasets::fetch::FetchError>,
+    },
+    #[error("the task needs {needed} positions but the model has {available}")]
+    TooLong { needed: i64, available: i64 },
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error("run {dir} cannot initialise this backbone: {reason}")]
+    Run { dir: String, reason: String },
+}
+
+impl ModelError {
+    /// Whether the user's input is at fault rather than the network.
+    pub fn is_bad_input(&self) -> bool {
+        !matches!(self, ModelError::Fetch { .. })
+    }
+}
+
+/// The fpt cache root: `$FPT_HOME`, else `~/.cache/fpt` (shared with the data cache).
+pub fn fpt_home() -> PathBuf {
+    datasets::fetch::FetchOptions::default_cache_dir()
 }
 
 impl ModelSource {
@@ -35,142 +137,48 @@ impl ModelSource {
                 .unwrap_or_else(|| "model-dir".into()),
         }
     }
-}
 
-/// How the backbone's weights are set before training.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum InitKind {
-    /// The checkpoint's weights.
-    Pretrained,
-    /// The architecture's standard random init (HF's for GPT-2).
-    Random,
-    /// Each tensor redrawn from a normal with the checkpoint tensor's mean and std.
-    Stats,
-}
-
-impl InitKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            InitKind::Pretrained => "pretrained",
-            InitKind::Random => "random",
-            InitKind::Stats => "stats",
-        }
+    pub fn architecture(&self) -> Result<Architecture, ModelError> {
+        Ok(match self {
+            ModelSource::Named(name) => Architecture::named(name)?,
+            ModelSource::Dir(dir) => Architecture::from_hf_config(&dir.join("config.json"))?,
+        })
     }
-}
 
-#[derive(Debug, thiserror::Error)]
-pub enum ModelError {
-    #[error("unknown model '{0}'; built-in models: {known} (or pass --model-dir with a Hugging Face GPT-2 folder)", known = Gpt2Config::NAMES.join(", "))]
-    Unknown(String),
-    #[error("cannot read {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("{path} is not a valid GPT-2 config.json: {reason}")]
-    BadConfig { path: String, reason: String },
-    #[error("{path}: model_type '{found}' is not supported yet; supported: gpt2")]
-    Architecture { path: String, found: String },
-    #[error(transparent)]
-    Config(#[from] Gpt2ConfigError),
-    #[error("no weights for '{model}' at {path}: {hint}")]
-    NoWeights {
-        model: String,
-        path: String,
-        hint: String,
-    },
-    #[error("the task needs {needed} positions but the model has {available}")]
-    TooLong { needed: i64, available: i64 },
-    #[error(transparent)]
-    Load(#[from] LoadError),
-}
-
-/// The fpt cache root: `$FPT_HOME`, else `~/.cache/fpt`.
-pub fn fpt_home() -> PathBuf {
-    if let Some(home) = std::env::var_os("FPT_HOME") {
-        return PathBuf::from(home);
-    }
-    let home = std::env::var_os("HOME").unwrap_or_else(|| ".".into());
-    Path::new(&home).join(".cache").join("fpt")
-}
-
-impl ModelSource {
-    pub fn config(&self) -> Result<Gpt2Config, ModelError> {
+    /// The checkpoint holding this model's pretrained weights: a built-in model's is
+    /// fetched into the cache when missing (never when `offline`).
+    pub fn pretrained_weights(&self, offline: bool) -> Result<PathBuf, ModelError> {
         match self {
-            ModelSource::Named(name) => {
-                Gpt2Config::named(name).ok_or_else(|| ModelError::Unknown(name.clone()))
+            ModelSource::Dir(dir) => {
+                let path = dir.join("model.safetensors");
+                if path.is_file() {
+                    Ok(path)
+                } else {
+                    Err(ModelError::NoWeights {
+                        model: self.label(),
+                        hint: format!("{} is missing beside its config.json", path.display()),
+                    })
+                }
             }
-            ModelSource::Dir(dir) => read_hf_config(&dir.join("config.json")),
-        }
-    }
-
-    /// The checkpoint file holding this model's pretrained weights.
-    pub fn pretrained_weights(&self) -> Result<PathBuf, ModelError> {
-        let (model, path, hint) = match self {
-            ModelSource::Dir(dir) => (
-                self.label(),
-                dir.join("model.safetensors"),
-                "the folder needs a model.safetensors beside its config.json".to_string(),
-            ),
-            ModelSource::Named(name) if name == "gpt2-tiny" => {
-                return Err(ModelError::NoWeights {
+            ModelSource::Named(name) => {
+                let entry = zoo::find(name).ok_or_else(|| ModelError::NoWeights {
                     model: name.clone(),
-                    path: "-".into(),
-                    hint: "gpt2-tiny is a test size with no pretrained weights; use --init random"
-                        .into(),
+                    hint: format!(
+                        "it has no published checkpoint (pretrained: {}); use --init random",
+                        zoo::entries()
+                            .iter()
+                            .map(|e| e.name)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                })?;
+                zoo::weights(&entry, offline).map_err(|source| ModelError::Fetch {
+                    model: name.clone(),
+                    source: Box::new(source),
                 })
             }
-            ModelSource::Named(name) => (
-                name.clone(),
-                fpt_home()
-                    .join("models")
-                    .join(name)
-                    .join("model.safetensors"),
-                "place the Hugging Face model.safetensors there, or pass --model-dir with a \
-                 Hugging Face folder (config.json + model.safetensors)"
-                    .to_string(),
-            ),
-        };
-        if path.is_file() {
-            Ok(path)
-        } else {
-            Err(ModelError::NoWeights {
-                model,
-                path: path.display().to_string(),
-                hint,
-            })
         }
     }
-}
-
-fn read_hf_config(path: &Path) -> Result<Gpt2Config, ModelError> {
-    let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| ModelError::Io {
-        path: shown.clone(),
-        source,
-    })?;
-    let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| ModelError::BadConfig {
-            path: shown.clone(),
-            reason: e.to_string(),
-        })?;
-    let found = value
-        .get("model_type")
-        .and_then(|v| v.as_str())
-        .unwrap_or("(none)");
-    if found != "gpt2" {
-        return Err(ModelError::Architecture {
-            path: shown,
-            found: found.into(),
-        });
-    }
-    let config: Gpt2Config = serde_json::from_value(value).map_err(|e| ModelError::BadConfig {
-        path: shown,
-        reason: e.to_string(),
-    })?;
-    config.validate()?;
-    Ok(config)
 }
 
 /// Trainable and total parameter counts of one group.
@@ -184,7 +192,10 @@ pub struct GroupCount {
 #[derive(Debug, Clone)]
 pub struct ModelRecipe<'a> {
     pub source: &'a ModelSource,
-    pub init: InitKind,
+    pub init: &'a InitKind,
+    /// The checkpoint for `Pretrained` and `Stats` inits (see
+    /// [`ModelSource::pretrained_weights`]).
+    pub weights: Option<&'a Path>,
     pub freeze: &'a FreezePolicy,
     pub shape: TaskShape,
     /// Dropout after the input layer (the reference's 0.1).
@@ -195,13 +206,20 @@ pub struct ModelRecipe<'a> {
 }
 
 const INPUT: &str = "fpt_in";
+
+/// The reference's input layer: Linear (orthogonal init, gain 1.41) then dropout for float
+/// features; an Embedding for token ids (ListOps, remote homology).
+#[derive(Debug)]
+enum InputLayer {
+    Linear { weight: Tensor, bias: Tensor },
+    Embedding { weight: Tensor },
+}
 const OUTPUT: &str = "fpt_out";
 
 #[derive(Debug)]
 pub struct FptModel {
     vs: nn::VarStore,
-    in_weight: Tensor,
-    in_bias: Tensor,
+    input_layer: InputLayer,
     backbone: Box<dyn Backbone>,
     out_weight: Tensor,
     out_bias: Tensor,
@@ -216,28 +234,41 @@ pub struct FptModel {
 impl FptModel {
     /// Builds the model with torch's RNG as it stands: seed it first for a reproducible init.
     pub fn new(recipe: &ModelRecipe) -> Result<Self, ModelError> {
-        let config = recipe.source.config()?;
         let shape = recipe.shape;
-        if shape.seq_len > config.n_positions {
-            return Err(ModelError::TooLong {
-                needed: shape.seq_len,
-                available: config.n_positions,
-            });
-        }
         let vs = nn::VarStore::new(recipe.device);
         let root = vs.root();
-        let backbone = Gpt2::new(&root, config)?;
+        let backbone = recipe.source.architecture()?.build(&root)?;
+        if shape.seq_len > backbone.max_positions() {
+            return Err(ModelError::TooLong {
+                needed: shape.seq_len,
+                available: backbone.max_positions(),
+            });
+        }
         let hidden = backbone.hidden_size();
-        let InputKind::Features { dim } = shape.input;
         let input = &root / INPUT;
-        let in_weight = input.var(
-            "weight",
-            &[hidden, dim],
-            Init::Orthogonal {
-                gain: recipe.orthogonal_gain,
+        let input_layer = match shape.input {
+            InputKind::Features { dim } => InputLayer::Linear {
+                weight: input.var(
+                    "weight",
+                    &[hidden, dim],
+                    Init::Orthogonal {
+                        gain: recipe.orthogonal_gain,
+                    },
+                ),
+                bias: input.var("bias", &[hidden], Init::Const(0.0)),
             },
-        );
-        let in_bias = input.var("bias", &[hidden], Init::Const(0.0));
+            // torch.nn.Embedding's default init: N(0, 1).
+            InputKind::Tokens { vocab } => InputLayer::Embedding {
+                weight: input.var(
+                    "weight",
+                    &[vocab, hidden],
+                    Init::Randn {
+                        mean: 0.0,
+                        stdev: 1.0,
+                    },
+                ),
+            },
+        };
         // torch.nn.Linear's default init: U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
         let bound = 1.0 / (hidden as f64).sqrt();
         let uniform = Init::Uniform {
@@ -250,9 +281,8 @@ impl FptModel {
         let out_bias = output.var("bias", &[outputs], uniform);
         let mut model = Self {
             vs,
-            in_weight,
-            in_bias,
-            backbone: Box::new(backbone),
+            input_layer,
+            backbone,
             out_weight,
             out_bias,
             input_dropout: recipe.input_dropout,
@@ -261,13 +291,20 @@ impl FptModel {
             counts: BTreeMap::new(),
             load_report: None,
         };
+        let checkpoint = || {
+            recipe.weights.ok_or_else(|| ModelError::NoWeights {
+                model: recipe.source.label(),
+                hint: "no checkpoint was given".into(),
+            })
+        };
         match recipe.init {
             InitKind::Random => {}
-            InitKind::Pretrained => model.load_backbone(&recipe.source.pretrained_weights()?)?,
+            InitKind::Pretrained => model.load_backbone(checkpoint()?)?,
             InitKind::Stats => {
-                model.load_backbone(&recipe.source.pretrained_weights()?)?;
+                model.load_backbone(checkpoint()?)?;
                 model.redraw_from_statistics();
             }
+            InitKind::Run(dir) => model.load_from_run(dir)?,
         }
         model.set_freeze(recipe.freeze);
         Ok(model)
@@ -281,13 +318,7 @@ impl FptModel {
 
     /// Loads a Hugging Face checkpoint over the backbone's variables.
     pub fn load_backbone(&mut self, file: &Path) -> Result<(), ModelError> {
-        let backbone = &self.backbone;
-        let report = weights::load_into(
-            file,
-            &self.backbone_vars(),
-            |name| name.to_string(),
-            |name| backbone.unused_checkpoint_tensor(name),
-        )?;
+        let report = backbone::load_checkpoint(self.backbone.as_ref(), file, &self.vs.variables())?;
         if !report.unexpected.is_empty() {
             tracing::warn!(
                 "{}: {} tensor(s) not used by the model: {:?}",
@@ -300,12 +331,44 @@ impl FptModel {
         Ok(())
     }
 
+    /// Takes the backbone from a finished run's checkpoint, which holds the variables that
+    /// run trained: all of them are needed.
+    fn load_from_run(&mut self, dir: &Path) -> Result<(), ModelError> {
+        let file = dir.join(crate::run_dir::CHECKPOINT);
+        let fail = |reason: String| ModelError::Run {
+            dir: dir.display().to_string(),
+            reason,
+        };
+        if !dir.join(crate::run_dir::RESULT).is_file() {
+            return Err(fail("it has not finished (no result.json)".into()));
+        }
+        let report = weights::load_into(
+            &file,
+            &self.backbone_vars(),
+            |name| name.strip_prefix("param.").unwrap_or(name).to_string(),
+            |name| !name.starts_with("param.") || name.starts_with("param.fpt_"),
+        )
+        .map_err(|e| match e {
+            LoadError::Missing { missing, .. } => fail(format!(
+                "it did not train {} of this backbone's tensors (e.g. {}); train the source run with --freeze all",
+                missing.len(),
+                missing[0]
+            )),
+            other => fail(other.to_string()),
+        })?;
+        self.load_report = Some(report);
+        Ok(())
+    }
+
     /// The statistics-only init: every backbone tensor redrawn from N(mean, std) of its
     /// current (pretrained) values; single-valued statistics (std of a constant tensor,
     /// e.g. a zero bias) stay as they were.
     fn redraw_from_statistics(&self) {
         tch::no_grad(|| {
-            for (_, var) in self.backbone_vars() {
+            for (name, var) in self.backbone_vars() {
+                if !self.backbone.in_checkpoint(&name) {
+                    continue;
+                }
                 let mean = var.mean(None).double_value(&[]);
                 let std = if var.numel() > 1 {
                     var.std(true).double_value(&[])
@@ -354,9 +417,13 @@ impl FptModel {
     /// Logits `[B, targets_per_example, classes]` for inputs `[B, T, D]`.
     pub fn forward(&self, xs: &Tensor, train: bool) -> Tensor {
         let b = xs.size()[0];
-        let hs = xs
-            .linear(&self.in_weight, Some(&self.in_bias))
-            .dropout(self.input_dropout, train);
+        let hs = match &self.input_layer {
+            InputLayer::Linear { weight, bias } => xs
+                .linear(weight, Some(bias))
+                .dropout(self.input_dropout, train),
+            // As the reference: no dropout after the embedding.
+            InputLayer::Embedding { weight } => Tensor::embedding(weight, xs, -1, false, false),
+        };
         let hs = self.backbone.forward(&hs, train);
         let s = self.shape;
         let last = hs.narrow(1, s.seq_len - s.head_tokens, s.head_tokens);

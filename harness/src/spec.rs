@@ -6,7 +6,7 @@ use tch::Device;
 use crate::freeze::FreezePolicy;
 use crate::model::{InitKind, ModelSource};
 use crate::optim::AdamConfig;
-use crate::task::TaskSpec;
+use crate::task::{EvalSplit, TaskSpec};
 
 /// `cpu`, `cuda` or `cuda:N`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,7 +68,12 @@ pub struct RunSpec {
     pub optimizer: AdamConfig,
     pub clip_grad_norm: f64,
     pub eval_every: u64,
-    pub eval_examples: usize,
+    /// Which split evaluation reports on.
+    #[serde(default)]
+    pub eval_split: EvalSplit,
+    /// Evaluate on the first N examples of the split (all when absent); for generated
+    /// tasks, the size of the generated held-out set.
+    pub eval_examples: Option<usize>,
     pub checkpoint_every: u64,
     pub input_dropout: f64,
     pub orthogonal_gain: f64,
@@ -96,7 +101,7 @@ impl RunSpec {
             ("batch_size", self.batch_size as u64),
             ("micro_batch_size", self.micro_batch_size as u64),
             ("eval_every", self.eval_every),
-            ("eval_examples", self.eval_examples as u64),
+            ("eval_examples", self.eval_examples.map_or(1, |n| n as u64)),
             ("checkpoint_every", self.checkpoint_every),
         ] {
             if value == 0 {

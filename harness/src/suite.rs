@@ -10,7 +10,7 @@ use crate::freeze::FreezePolicy;
 use crate::model::{InitKind, ModelSource};
 use crate::optim::AdamConfig;
 use crate::spec::{DeviceSpec, RunSpec};
-use crate::task::TaskSpec;
+use crate::task::{EvalSplit, TaskSpec};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Profile {
@@ -138,7 +138,8 @@ pub fn expand(profile: Profile, seeds: u64, device: DeviceSpec) -> Vec<RunSpec> 
                 optimizer: AdamConfig::default(),
                 clip_grad_norm: 1.0,
                 eval_every: entry.eval_every,
-                eval_examples: entry.eval_examples,
+                eval_split: EvalSplit::Test,
+                eval_examples: Some(entry.eval_examples),
                 checkpoint_every: entry.eval_every,
                 input_dropout: 0.1,
                 orthogonal_gain: 1.41,

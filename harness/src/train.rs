@@ -13,11 +13,11 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressStyle};
 use tch::{Kind, Tensor};
 
-use crate::model::{FptModel, ModelError, ModelRecipe};
+use crate::model::{FptModel, InitKind, ModelError, ModelRecipe};
 use crate::optim::Adam;
 use crate::run_dir::{EvalRecord, RunDir, RunDirError, RunResult, Versions, CHECKPOINT};
 use crate::spec::{RunSpec, SpecError};
-use crate::task::{Batch, TaskError};
+use crate::task::{Batch, DataContext, TaskError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
@@ -213,23 +213,35 @@ static TORCH_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Trains the run described by `spec` in `dir`, continuing from its checkpoint if it has
 /// one, and writes result.json. `progress` shows a bar on a terminal.
-pub fn train(spec: &RunSpec, dir: &RunDir, progress: bool) -> Result<RunResult, TrainError> {
+pub fn train(
+    spec: &RunSpec,
+    dir: &RunDir,
+    data: &DataContext,
+    progress: bool,
+) -> Result<RunResult, TrainError> {
     // A panic in another run leaves the lock poisoned but the RNG as usable as ever.
     let _rng = TORCH_RNG
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     spec.validate()?;
-    let task = spec.task.build()?;
+    let task = spec.task.build(data, spec.eval_split)?;
     let device = spec.device.0;
     if device.is_cuda() && !tch::Cuda::is_available() {
         return Err(TrainError::NoCuda {
             device: spec.device.to_string(),
         });
     }
+    let weights = match spec.init {
+        InitKind::Pretrained | InitKind::Stats => {
+            Some(spec.model.pretrained_weights(data.offline)?)
+        }
+        InitKind::Random | InitKind::Run(_) => None,
+    };
     tch::manual_seed(spec.seed as i64);
     let model = FptModel::new(&ModelRecipe {
         source: &spec.model,
-        init: spec.init,
+        init: &spec.init,
+        weights: weights.as_deref(),
         freeze: &spec.freeze,
         shape: task.shape(),
         input_dropout: spec.input_dropout,
@@ -237,7 +249,7 @@ pub fn train(spec: &RunSpec, dir: &RunDir, progress: bool) -> Result<RunResult, 
         device,
     })?;
     let mut adam = Adam::new(spec.optimizer, model.trainable());
-    let (held_out, eval_split) = task.held_out(spec.eval_examples);
+    let (held_out, eval_split) = task.eval_set(spec.eval_examples);
     let held_out = held_out.to_device(device);
 
     let checkpoint = dir.file(CHECKPOINT);
@@ -378,7 +390,7 @@ fn summarise(
     Ok(RunResult {
         task: spec.task.name().into(),
         model: spec.model.label(),
-        init: spec.init,
+        init: spec.init.clone(),
         freeze: spec.freeze.name().into(),
         seed: spec.seed,
         profile: spec.profile.clone(),
@@ -407,7 +419,11 @@ fn summarise(
 impl TrainError {
     /// Whether the user's input (spec, names, files) is at fault rather than the run.
     pub fn is_bad_input(&self) -> bool {
-        !matches!(self, TrainError::Torch(_))
-            && !matches!(self, TrainError::RunDir(RunDirError::Io { .. }))
+        match self {
+            TrainError::Torch(_) | TrainError::RunDir(RunDirError::Io { .. }) => false,
+            TrainError::Task(e) => e.is_bad_input(),
+            TrainError::Model(e) => e.is_bad_input(),
+            _ => true,
+        }
     }
 }

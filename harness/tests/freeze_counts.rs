@@ -38,7 +38,8 @@ fn check(input_dim: i64, seq_len: i64) {
     let fpt = FreezePolicy::fpt();
     let mut model = FptModel::new(&ModelRecipe {
         source: &source,
-        init: InitKind::Random,
+        init: &InitKind::Random,
+        weights: None,
         freeze: &fpt,
         shape,
         input_dropout: 0.1,

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use tch::nn::{self, Init};
 use tch::Tensor;
 
+use super::layers::{attend, gelu_approximation, normal, LayerNorm};
 use super::{Backbone, ParamGroup, ParamRole};
 
 /// The hyper-parameters of a GPT-2, with HF's config.json field names.
@@ -120,36 +121,8 @@ impl Gpt2Config {
 
     /// libtorch's name for the GELU variant: GPT-2's `gelu_new` is the tanh approximation.
     fn gelu_approximation(&self) -> Result<&'static str, Gpt2ConfigError> {
-        match self.activation_function.as_str() {
-            "gelu_new" | "gelu_pytorch_tanh" | "gelu_fast" => Ok("tanh"),
-            "gelu" => Ok("none"),
-            other => Err(Gpt2ConfigError::Activation(other.into())),
-        }
-    }
-}
-
-#[derive(Debug)]
-struct LayerNorm {
-    weight: Tensor,
-    bias: Tensor,
-    eps: f64,
-}
-
-impl LayerNorm {
-    fn new(p: nn::Path, dim: i64, eps: f64) -> Self {
-        Self {
-            weight: p.var("weight", &[dim], Init::Const(1.0)),
-            bias: p.var("bias", &[dim], Init::Const(0.0)),
-            eps,
-        }
-    }
-
-    fn forward(&self, xs: &Tensor) -> Tensor {
-        let dim = *xs
-            .size()
-            .last()
-            .expect("hidden states have a last dimension");
-        xs.layer_norm([dim], Some(&self.weight), Some(&self.bias), self.eps, true)
+        gelu_approximation(&self.activation_function)
+            .ok_or_else(|| Gpt2ConfigError::Activation(self.activation_function.clone()))
     }
 }
 
@@ -163,14 +136,7 @@ struct Conv1d {
 impl Conv1d {
     fn new(p: nn::Path, d_in: i64, d_out: i64, std: f64) -> Self {
         Self {
-            weight: p.var(
-                "weight",
-                &[d_in, d_out],
-                Init::Randn {
-                    mean: 0.0,
-                    stdev: std,
-                },
-            ),
+            weight: p.var("weight", &[d_in, d_out], normal(std)),
             bias: p.var("bias", &[d_out], Init::Const(0.0)),
         }
     }
@@ -229,14 +195,7 @@ impl Gpt2 {
         config.validate()?;
         let gelu = config.gelu_approximation()?;
         let std = config.initializer_range;
-        let wpe = (p / "wpe").var(
-            "weight",
-            &[config.n_positions, config.n_embd],
-            Init::Randn {
-                mean: 0.0,
-                stdev: std,
-            },
-        );
+        let wpe = (p / "wpe").var("weight", &[config.n_positions, config.n_embd], normal(std));
         let blocks = (0..config.n_layer)
             .map(|i| Block::new(p / "h" / i, &config))
             .collect();
@@ -255,28 +214,19 @@ impl Gpt2 {
     }
 
     fn attention(&self, block: &Block, xs: &Tensor, train: bool) -> Tensor {
-        let (b, t, h) = xs.size3().expect("hidden states are [B, T, H]");
-        let heads = self.config.n_head;
-        let qkv = block
-            .c_attn
-            .forward(xs)
-            .reshape([b, t, 3, heads, h / heads]);
-        // [3, B, heads, T, head_dim]
-        let qkv = qkv.permute([2, 0, 3, 1, 4]);
-        let dropout = if train { self.config.attn_pdrop } else { 0.0 };
-        let ys = Tensor::scaled_dot_product_attention(
-            &qkv.get(0),
-            &qkv.get(1),
-            &qkv.get(2),
-            None::<Tensor>,
-            dropout,
+        let h = self.config.n_embd;
+        // c_attn packs q, k, v along the last dimension, in that order.
+        let qkv = block.c_attn.forward(xs).split(h, -1);
+        let ys = attend(
+            &qkv[0],
+            &qkv[1],
+            &qkv[2],
+            self.config.n_head,
+            self.config.attn_pdrop,
             true,
-            None,
-            false,
+            train,
         );
-        block
-            .attn_proj
-            .forward(&ys.transpose(1, 2).reshape([b, t, h]))
+        block.attn_proj.forward(&ys)
     }
 }
 

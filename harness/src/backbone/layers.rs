@@ -1,0 +1,250 @@
+//! Building blocks the backbones share: LayerNorm, torch-style Linear, multi-head attention,
+//! the GELU variants HF names, and the config checks of the BERT-style encoders.
+
+use tch::nn::{self, Init};
+use tch::Tensor;
+
+/// HF's random init for Linear and Embedding weights: normal(0, `std`).
+pub(crate) fn normal(std: f64) -> Init {
+    Init::Randn {
+        mean: 0.0,
+        stdev: std,
+    }
+}
+
+/// `torch.nn.LayerNorm` over the last dimension; init weight 1, bias 0.
+#[derive(Debug)]
+pub(crate) struct LayerNorm {
+    weight: Tensor,
+    bias: Tensor,
+    eps: f64,
+}
+
+impl LayerNorm {
+    pub(crate) fn new(p: nn::Path, dim: i64, eps: f64) -> Self {
+        Self {
+            weight: p.var("weight", &[dim], Init::Const(1.0)),
+            bias: p.var("bias", &[dim], Init::Const(0.0)),
+            eps,
+        }
+    }
+
+    pub(crate) fn forward(&self, xs: &Tensor) -> Tensor {
+        let dim = *xs
+            .size()
+            .last()
+            .expect("hidden states have a last dimension");
+        xs.layer_norm([dim], Some(&self.weight), Some(&self.bias), self.eps, true)
+    }
+}
+
+/// `torch.nn.Linear`: `y = x W^T + b` with `W` stored `[out, in]` (BERT's and ViT's layout);
+/// init normal(0, `std`) weight, zero bias.
+#[derive(Debug)]
+pub(crate) struct Linear {
+    weight: Tensor,
+    bias: Tensor,
+}
+
+impl Linear {
+    pub(crate) fn new(p: nn::Path, d_in: i64, d_out: i64, std: f64) -> Self {
+        Self {
+            weight: p.var("weight", &[d_out, d_in], normal(std)),
+            bias: p.var("bias", &[d_out], Init::Const(0.0)),
+        }
+    }
+
+    pub(crate) fn forward(&self, xs: &Tensor) -> Tensor {
+        xs.linear(&self.weight, Some(&self.bias))
+    }
+}
+
+/// Multi-head scaled dot-product attention: `q`, `k`, `v` `[B, T, H]` split into `heads`
+/// heads, scaled by `1/sqrt(head_dim)`, merged back to `[B, T, H]`. Attention dropout
+/// `dropout` applies only when `train`.
+pub(crate) fn attend(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    heads: i64,
+    dropout: f64,
+    causal: bool,
+    train: bool,
+) -> Tensor {
+    let (b, t, h) = q.size3().expect("hidden states are [B, T, H]");
+    // [B, heads, T, head_dim]
+    let split = |xs: &Tensor| xs.reshape([b, t, heads, h / heads]).transpose(1, 2);
+    let ys = Tensor::scaled_dot_product_attention(
+        &split(q),
+        &split(k),
+        &split(v),
+        None::<Tensor>,
+        if train { dropout } else { 0.0 },
+        causal,
+        None,
+        false,
+    );
+    ys.transpose(1, 2).reshape([b, t, h])
+}
+
+/// BERT's and ViT's self-attention: separate `query`, `key`, `value` Linears under one
+/// path, bidirectional (no mask); returns the per-head contexts merged, before the output
+/// projection.
+#[derive(Debug)]
+pub(crate) struct SelfAttention {
+    query: Linear,
+    key: Linear,
+    value: Linear,
+    heads: i64,
+}
+
+impl SelfAttention {
+    pub(crate) fn new(p: nn::Path, hidden: i64, heads: i64, std: f64) -> Self {
+        Self {
+            query: Linear::new(&p / "query", hidden, hidden, std),
+            key: Linear::new(&p / "key", hidden, hidden, std),
+            value: Linear::new(&p / "value", hidden, hidden, std),
+            heads,
+        }
+    }
+
+    pub(crate) fn forward(&self, xs: &Tensor, dropout: f64, train: bool) -> Tensor {
+        attend(
+            &self.query.forward(xs),
+            &self.key.forward(xs),
+            &self.value.forward(xs),
+            self.heads,
+            dropout,
+            false,
+            train,
+        )
+    }
+}
+
+/// libtorch's `approximate` argument for one of HF's GELU names: `gelu` is the exact (erf)
+/// form; `gelu_new`, `gelu_pytorch_tanh` and `gelu_fast` are the tanh approximation.
+pub(crate) fn gelu_approximation(hf_name: &str) -> Option<&'static str> {
+    match hf_name {
+        "gelu_new" | "gelu_pytorch_tanh" | "gelu_fast" => Some("tanh"),
+        "gelu" => Some("none"),
+        _ => None,
+    }
+}
+
+/// Splits `encoder.layer.{i}.rest` into `(i, rest)` when `i < num_layers`.
+pub(crate) fn encoder_layer(name: &str, num_layers: usize) -> Option<(usize, &str)> {
+    let (index, member) = name.strip_prefix("encoder.layer.")?.split_once('.')?;
+    let layer = index.parse().ok().filter(|&i| i < num_layers)?;
+    Some((layer, member))
+}
+
+/// Why a BERT or ViT config cannot be built.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum EncoderConfigError {
+    #[error(
+        "hidden_size {hidden_size} is not divisible by num_attention_heads {num_attention_heads}"
+    )]
+    HeadsDoNotDivide {
+        hidden_size: i64,
+        num_attention_heads: i64,
+    },
+    #[error("{field} must be positive, got {value}")]
+    NotPositive { field: &'static str, value: i64 },
+    #[error("{field} = {value} is not a probability in [0, 1)")]
+    BadDropout { field: &'static str, value: f64 },
+    #[error("layer_norm_eps must be positive, got {0}")]
+    Eps(f64),
+    #[error("hidden_act '{0}' is not supported (gelu, gelu_new or gelu_pytorch_tanh)")]
+    Activation(String),
+    #[error("{field} = {value} is not supported; this harness implements {supported}")]
+    Unsupported {
+        field: &'static str,
+        value: String,
+        supported: &'static str,
+    },
+}
+
+/// The fields BERT and ViT configs share, checked the same way.
+pub(crate) struct EncoderFields<'a> {
+    pub num_hidden_layers: usize,
+    pub hidden_size: i64,
+    pub num_attention_heads: i64,
+    pub intermediate_size: i64,
+    pub hidden_dropout_prob: f64,
+    pub attention_probs_dropout_prob: f64,
+    pub layer_norm_eps: f64,
+    pub hidden_act: &'a str,
+}
+
+impl EncoderFields<'_> {
+    /// Checks the shared fields and `positive` (further sizes that must be > 0); returns
+    /// libtorch's GELU variant for `hidden_act`.
+    pub(crate) fn validate(
+        &self,
+        positive: &[(&'static str, i64)],
+    ) -> Result<&'static str, EncoderConfigError> {
+        let shared = [
+            ("num_hidden_layers", self.num_hidden_layers as i64),
+            ("hidden_size", self.hidden_size),
+            ("num_attention_heads", self.num_attention_heads),
+            ("intermediate_size", self.intermediate_size),
+        ];
+        for &(field, value) in shared.iter().chain(positive) {
+            if value <= 0 {
+                return Err(EncoderConfigError::NotPositive { field, value });
+            }
+        }
+        if self.hidden_size % self.num_attention_heads != 0 {
+            return Err(EncoderConfigError::HeadsDoNotDivide {
+                hidden_size: self.hidden_size,
+                num_attention_heads: self.num_attention_heads,
+            });
+        }
+        for (field, value) in [
+            ("hidden_dropout_prob", self.hidden_dropout_prob),
+            (
+                "attention_probs_dropout_prob",
+                self.attention_probs_dropout_prob,
+            ),
+        ] {
+            if !(0.0..1.0).contains(&value) {
+                return Err(EncoderConfigError::BadDropout { field, value });
+            }
+        }
+        if self.layer_norm_eps.is_nan() || self.layer_norm_eps <= 0.0 {
+            return Err(EncoderConfigError::Eps(self.layer_norm_eps));
+        }
+        gelu_approximation(self.hidden_act)
+            .ok_or_else(|| EncoderConfigError::Activation(self.hidden_act.into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encoder_layer_parses_index_and_rejects_out_of_range() {
+        assert_eq!(
+            encoder_layer("encoder.layer.3.output.dense.bias", 4),
+            Some((3, "output.dense.bias"))
+        );
+        assert_eq!(encoder_layer("encoder.layer.4.output.dense.bias", 4), None);
+        assert_eq!(encoder_layer("encoder.layer.x.output", 4), None);
+        assert_eq!(encoder_layer("layernorm.weight", 4), None);
+    }
+
+    #[test]
+    fn attention_without_mask_sees_later_tokens() {
+        tch::manual_seed(0);
+        let q = Tensor::randn([1, 4, 8], tch::kind::FLOAT_CPU);
+        let k = Tensor::randn([1, 4, 8], tch::kind::FLOAT_CPU);
+        let v = Tensor::randn([1, 4, 8], tch::kind::FLOAT_CPU);
+        let both = attend(&q, &k, &v, 2, 0.0, false, false);
+        let causal = attend(&q, &k, &v, 2, 0.0, true, false);
+        // The last token sees everything either way; the first differs.
+        let diff = |i: i64| (both.get(0).get(i) - causal.get(0).get(i)).abs().max();
+        assert!(diff(3).double_value(&[]) < 1e-6);
+        assert!(diff(0).double_value(&[]) > 1e-3);
+    }
+}

@@ -1,0 +1,58 @@
+//! The bit tasks: batches drawn from a seeded stream, a fixed generated held-out set.
+
+use datasets::synthetic::{BitMemory, BitXor, FeatureBatch};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use super::{Batch, InputKind, TaskShape};
+
+/// Held-out examples when a spec does not say.
+pub const DEFAULT_HELD_OUT: usize = 1024;
+
+/// Seed of the held-out set: one fixed set per task settings, shared by every run and seed,
+/// so runs are compared on identical examples.
+const HELD_OUT_SEED: u64 = 0x5EED_0FE7_A1ED;
+
+#[derive(Debug, Clone)]
+pub enum BitTask {
+    Memory(BitMemory),
+    Xor(BitXor),
+}
+
+impl BitTask {
+    pub fn shape(&self) -> TaskShape {
+        let (shape, tokens) = match self {
+            BitTask::Memory(t) => (t.shape(), t.tokens()),
+            BitTask::Xor(t) => (t.shape(), t.tokens()),
+        };
+        let (n, patch) = (shape.n(), shape.patch());
+        TaskShape {
+            input: InputKind::Features { dim: patch as i64 },
+            seq_len: tokens as i64,
+            head_tokens: (n / patch) as i64,
+            targets_per_example: n as i64,
+            classes: 2,
+        }
+    }
+
+    fn sample(&self, rng: &mut ChaCha8Rng, batch: usize) -> FeatureBatch {
+        match self {
+            BitTask::Memory(t) => t.sample(rng, batch),
+            BitTask::Xor(t) => t.sample(rng, batch),
+        }
+    }
+
+    pub fn train_batch(&self, seed: u64, step: u64, batch: usize) -> Batch {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(step + 1);
+        Batch::from_features(self.sample(&mut rng, batch))
+    }
+
+    pub fn held_out(&self, examples: usize) -> (Batch, String) {
+        let mut rng = ChaCha8Rng::seed_from_u64(HELD_OUT_SEED);
+        (
+            Batch::from_features(self.sample(&mut rng, examples)),
+            format!("generated held-out set ({examples} examples, fixed seed)"),
+        )
+    }
+}
