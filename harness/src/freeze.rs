@@ -50,7 +50,7 @@ pub const PRESETS: &[(&str, &str)] = &[
 ];
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("unknown freeze policy '{given}'; use one of: {}, or custom:GROUP,GROUP,... with groups input, positions, layer_norm, attention, feed_forward, other, last_attention, output", names())]
+#[error("unknown freeze policy '{given}'; use one of: {}, or custom:GROUP,GROUP,... with groups input, positions, layer_norm, attention, feed_forward, recurrent, other, last_attention, output", names())]
 pub struct UnknownPolicy {
     given: String,
 }

@@ -7,6 +7,7 @@ pub mod freeze;
 pub mod inspect;
 pub mod model;
 pub mod optim;
+pub mod reference;
 pub mod run_dir;
 pub mod spec;
 pub mod suite;

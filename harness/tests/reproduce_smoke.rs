@@ -42,6 +42,15 @@ fn smoke_profile_writes_runs_and_a_report_then_skips_them() {
         summary.contains("How it differs from the paper"),
         "{summary}"
     );
+    // Each configuration sits beside the paper's number for the row it stands for.
+    assert!(
+        summary.contains("| 75.8% (modality / random) |"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("| 100% (modality / random) |"),
+        "{summary}"
+    );
 
     let second = reproduce();
     assert!(second.status.success());

@@ -74,6 +74,9 @@ pub struct SummaryRow {
     pub sem: f64,
     pub trainable_params: i64,
     pub steps: u64,
+    /// The paper's number for this configuration's cell, as printed, with where it is from
+    /// (set by the caller, who knows which paper row a configuration reproduces).
+    pub paper: Option<String>,
 }
 
 pub fn summarise(results: &[ResultRecord]) -> Vec<SummaryRow> {
@@ -108,6 +111,7 @@ pub fn summarise(results: &[ResultRecord]) -> Vec<SummaryRow> {
                 sem: (var / n).sqrt(),
                 trainable_params: runs[0].trainable_params,
                 steps: runs.iter().map(|r| r.steps).max().unwrap_or(0),
+                paper: None,
             }
         })
         .collect()
@@ -116,18 +120,19 @@ pub fn summarise(results: &[ResultRecord]) -> Vec<SummaryRow> {
 /// The summary as a Markdown table, with a header saying what produced it.
 pub fn render_markdown(title: &str, notes: &str, rows: &[SummaryRow]) -> String {
     let mut out = format!("# {title}\n\n{notes}\n\n");
-    out.push_str("| task | model | init | freeze | test accuracy (mean ± SEM) | seeds | diverged | trainable params | steps |\n");
-    out.push_str("|---|---|---|---|---|---|---|---|---|\n");
+    out.push_str("| task | model | init | freeze | test accuracy (mean ± SEM) | paper | seeds | diverged | trainable params | steps |\n");
+    out.push_str("|---|---|---|---|---|---|---|---|---|---|\n");
     for r in rows {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {:.1}% ± {:.1} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {:.1}% ± {:.1} | {} | {} | {} | {} | {} |",
             r.task,
             r.model,
             r.init,
             r.freeze,
             100.0 * r.mean,
             100.0 * r.sem,
+            r.paper.as_deref().unwrap_or("-"),
             r.seeds,
             r.diverged,
             r.trainable_params,
@@ -195,6 +200,23 @@ mod tests {
         assert!((xor.sem - 0.2 / 3f64.sqrt()).abs() < 1e-12);
         let mem = rows.iter().find(|r| r.task == "bit-memory").unwrap();
         assert_eq!(mem.sem, 0.0);
+    }
+
+    #[test]
+    fn the_markdown_sets_each_row_beside_the_paper() {
+        let mut rows = summarise(&[record("bit-xor", 0, 1.0), record("bit-memory", 0, 0.75)]);
+        rows[1].paper = Some("100% (modality / fpt)".into());
+        let text = render_markdown("t", "notes", &rows);
+        assert!(
+            text.contains(
+                "| bit-xor | gpt2-tiny | random | fpt | 100.0% ± 0.0 | 100% (modality / fpt) |"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("| bit-memory | gpt2-tiny | random | fpt | 75.0% ± 0.0 | - |"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -74,8 +74,8 @@ impl Gpt2Config {
         }
     }
 
-    /// The named sizes: OpenAI's four, and `gpt2-tiny` (3 layers, 128 wide) for tests and
-    /// the smoke profile.
+    /// The named sizes: OpenAI's four, `gpt2-tiny` (3 layers, 128 wide) for tests and the
+    /// smoke profile, and `gpt2-3layer` (the slides' 3-layer transformers trained from scratch).
     pub fn named(name: &str) -> Option<Self> {
         Some(match name {
             "gpt2" => Self::sized(12, 768, 12),
@@ -83,12 +83,21 @@ impl Gpt2Config {
             "gpt2-large" => Self::sized(36, 1280, 20),
             "gpt2-xl" => Self::sized(48, 1600, 25),
             "gpt2-tiny" => Self::sized(3, 128, 4),
+            // The slides' "fully trained" transformers: GPT-2 blocks, 3 layers, 768 wide;
+            // train from scratch with --init random --freeze all.
+            "gpt2-3layer" => Self::sized(3, 768, 12),
             _ => return None,
         })
     }
 
-    pub const NAMES: [&'static str; 5] =
-        ["gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl", "gpt2-tiny"];
+    pub const NAMES: [&'static str; 6] = [
+        "gpt2",
+        "gpt2-medium",
+        "gpt2-large",
+        "gpt2-xl",
+        "gpt2-tiny",
+        "gpt2-3layer",
+    ];
 
     pub fn validate(&self) -> Result<(), Gpt2ConfigError> {
         for (field, value) in [

@@ -83,7 +83,7 @@ enum InspectCommand {
 #[derive(Debug, Args)]
 #[group(required = false, multiple = false)]
 struct ModelArg {
-    /// A built-in model: gpt2, gpt2-medium, gpt2-large, gpt2-xl, gpt2-tiny,
+    /// A built-in model: gpt2, gpt2-medium, gpt2-large, gpt2-xl, gpt2-tiny, gpt2-3layer,
     /// bert-base-uncased, minilm-l6, vit-base, lstm, lstm-12, lstm-12-residual,
     /// lstm-12-residual-positions.
     #[arg(long)]
@@ -213,7 +213,8 @@ fn is_bad_input(err: &anyhow::Error) -> bool {
                 .is_some_and(TrainError::is_bad_input)
             || e.downcast_ref::<RunDirError>()
                 .is_some_and(|e| !matches!(e, RunDirError::Io { .. }))
-            || e.is::<harness::task::TaskError>()
+            || e.downcast_ref::<harness::task::TaskError>()
+                .is_some_and(harness::task::TaskError::is_bad_input)
             || e.is::<harness::spec::SpecError>()
             || e.downcast_ref::<harness::model::ModelError>()
                 .is_some_and(harness::model::ModelError::is_bad_input)
@@ -364,30 +365,30 @@ fn reproduce(args: ReproduceArgs) -> Result<()> {
     let report_dir = args
         .report_dir
         .unwrap_or_else(|| Path::new("reports").join(profile.name()));
-    let specs = suite::expand(profile, seeds, args.device);
+    let suite = suite::expand(profile, seeds, args.device);
+    // Read before training, so a broken reference file fails at once.
+    let paper = harness::reference::tables().context("the paper's reference numbers")?;
     let data = DataContext::standard(args.offline);
     tracing::info!(
         "profile {profile}: {} runs into {}",
-        specs.len(),
+        suite.len(),
         runs_dir.display()
     );
-    for (i, spec) in specs.iter().enumerate() {
+    for (i, run) in suite.iter().enumerate() {
+        let spec = &run.spec;
         let out = runs_dir.join(spec.run_id());
-        let label = format!("[{}/{}] {}", i + 1, specs.len(), spec.run_id());
-        if let Some(done) = harness::run_dir::read_result(&out.join(harness::run_dir::RESULT))? {
-            let same_spec = std::fs::read_to_string(out.join(harness::run_dir::SPEC))
-                .ok()
-                .and_then(|t| toml::from_str::<RunSpec>(&t).ok())
-                .is_some_and(|s| &s == spec);
-            if same_spec {
-                eprintln!(
-                    "{label}: finished earlier ({:.1}%), skipped",
-                    100.0 * done.test_accuracy
-                );
-                continue;
-            }
+        let label = format!("[{}/{}] {}", i + 1, suite.len(), spec.run_id());
+        // A finished run is kept whatever --resume says; RunDir::prepare still refuses a
+        // directory holding a different spec.
+        let finished = out.join(harness::run_dir::RESULT).is_file();
+        let dir = RunDir::prepare(&out, spec, args.resume || finished)?;
+        if let Some(done) = dir.read_result()? {
+            eprintln!(
+                "{label}: finished earlier ({:.1}%), skipped",
+                100.0 * done.test_accuracy
+            );
+            continue;
         }
-        let dir = RunDir::prepare(&out, spec, args.resume)?;
         let result = train::train(spec, &dir, &data, true)
             .with_context(|| format!("run {} failed", out.display()))?;
         eprintln!(
@@ -398,7 +399,10 @@ fn reproduce(args: ReproduceArgs) -> Result<()> {
         );
     }
     let results = reports::load_results(&runs_dir)?;
-    let rows = reports::summarise(&results);
+    let mut rows = reports::summarise(&results);
+    for row in &mut rows {
+        row.paper = paper_cell(&suite, &paper, row);
+    }
     let title = format!("fpt-repro: {profile} profile");
     let notes = format!(
         "Profile `{profile}` ({seeds} seed(s) per configuration). How it differs from the paper: {}.",
@@ -408,6 +412,25 @@ fn reproduce(args: ReproduceArgs) -> Result<()> {
     println!("{text}");
     println!("Report: {}", path.display());
     Ok(())
+}
+
+/// The paper's number for a summary row: the cell, in the row's task column, of the paper
+/// row the suite says this configuration reproduces.
+fn paper_cell(
+    suite: &[suite::SuiteRun],
+    paper: &[harness::reference::PaperTable],
+    row: &reports::SummaryRow,
+) -> Option<String> {
+    let run = suite.iter().find(|r| {
+        let s = &r.spec;
+        s.task.name() == row.task
+            && s.model.label() == row.model
+            && s.init.to_string() == row.init
+            && s.freeze.name() == row.freeze
+    })?;
+    let table = paper.iter().find(|t| t.id == run.paper.table)?;
+    let cell = table.cell(run.paper.row, &row.task)?;
+    Some(format!("{} ({} / {})", cell.text, table.id, run.paper.row))
 }
 
 fn inspect_forward(model: &ModelArg, inputs: &Path, out: &Path, offline: bool) -> Result<()> {
