@@ -325,6 +325,7 @@ impl Backbone for Bert {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backbone::test_support::{fpt_trained, layer_norm_names};
     use crate::freeze::FreezePolicy;
     use tch::{nn::VarStore, Device, Kind};
 
@@ -344,31 +345,16 @@ mod tests {
     #[test]
     fn every_variable_has_a_role_and_fpt_trains_exactly_positions_and_layer_norms() {
         let (vs, bert) = build(tiny());
-        let fpt = FreezePolicy::fpt();
-        let mut trained = Vec::new();
-        for name in vs.variables().keys() {
-            let role = bert
-                .role(name)
-                .unwrap_or_else(|| panic!("{name} has no role"));
-            if fpt.trains(role, bert.num_layers()) {
-                trained.push(name.clone());
-            }
-        }
-        trained.sort();
-        let mut expected = vec![
-            "embeddings.position_embeddings.weight".to_string(),
-            "embeddings.LayerNorm.weight".into(),
-            "embeddings.LayerNorm.bias".into(),
-        ];
-        for i in 0..2 {
-            for ln in ["attention.output.LayerNorm", "output.LayerNorm"] {
-                for p in ["weight", "bias"] {
-                    expected.push(format!("encoder.layer.{i}.{ln}.{p}"));
-                }
-            }
-        }
-        expected.sort();
-        assert_eq!(trained, expected);
+        let expected = layer_norm_names(
+            &[
+                "embeddings.position_embeddings.weight",
+                "embeddings.LayerNorm.weight",
+                "embeddings.LayerNorm.bias",
+            ],
+            2,
+            &["attention.output.LayerNorm", "output.LayerNorm"],
+        );
+        assert_eq!(fpt_trained(&bert, &vs.variables()), expected);
         // Positions, token types, LayerNorm weight and bias; 16 tensors per layer.
         assert_eq!(vs.variables().len(), 4 + 2 * 16);
     }

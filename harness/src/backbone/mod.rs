@@ -119,3 +119,46 @@ pub fn load_checkpoint(
         |name| backbone.unused_checkpoint_tensor(name),
     )
 }
+
+/// Checks the backbone tests share.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use std::collections::HashMap;
+
+    use tch::Tensor;
+
+    use super::Backbone;
+    use crate::freeze::FreezePolicy;
+
+    /// The variables the FPT policy trains, sorted; panics on a variable without a role.
+    pub fn fpt_trained(backbone: &dyn Backbone, vars: &HashMap<String, Tensor>) -> Vec<String> {
+        let fpt = FreezePolicy::fpt();
+        let mut trained: Vec<String> = vars
+            .keys()
+            .filter(|name| {
+                let role = backbone
+                    .role(name)
+                    .unwrap_or_else(|| panic!("{name} has no role"));
+                fpt.trains(role, backbone.num_layers())
+            })
+            .cloned()
+            .collect();
+        trained.sort();
+        trained
+    }
+
+    /// `unlayered` plus `encoder.layer.{i}.{ln}.{weight,bias}` for every block and LayerNorm
+    /// of an encoder with `layers` blocks, sorted.
+    pub fn layer_norm_names(unlayered: &[&str], layers: usize, per_layer: &[&str]) -> Vec<String> {
+        let mut names: Vec<String> = unlayered.iter().map(|n| n.to_string()).collect();
+        for i in 0..layers {
+            for ln in per_layer {
+                for p in ["weight", "bias"] {
+                    names.push(format!("encoder.layer.{i}.{ln}.{p}"));
+                }
+            }
+        }
+        names.sort();
+        names
+    }
+}

@@ -287,7 +287,7 @@ impl Backbone for Vit {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::freeze::FreezePolicy;
+    use crate::backbone::test_support::{fpt_trained, layer_norm_names};
     use tch::{nn::VarStore, Device, Kind};
 
     fn tiny() -> VitConfig {
@@ -310,32 +310,15 @@ mod tests {
     #[test]
     fn every_variable_has_a_role_and_fpt_trains_exactly_positions_and_layer_norms() {
         let (vs, vit) = build(tiny());
-        let fpt = FreezePolicy::fpt();
-        let mut trained = Vec::new();
+        let expected = layer_norm_names(
+            &[POSITIONS, "layernorm.weight", "layernorm.bias"],
+            2,
+            &["layernorm_before", "layernorm_after"],
+        );
+        assert_eq!(fpt_trained(&vit, &vs.variables()), expected);
         for name in vs.variables().keys() {
-            let role = vit
-                .role(name)
-                .unwrap_or_else(|| panic!("{name} has no role"));
-            if fpt.trains(role, vit.num_layers()) {
-                trained.push(name.clone());
-            }
             assert_eq!(vit.in_checkpoint(name), name != POSITIONS);
         }
-        trained.sort();
-        let mut expected = vec![
-            POSITIONS.to_string(),
-            "layernorm.weight".into(),
-            "layernorm.bias".into(),
-        ];
-        for i in 0..2 {
-            for ln in ["layernorm_before", "layernorm_after"] {
-                for p in ["weight", "bias"] {
-                    expected.push(format!("encoder.layer.{i}.{ln}.{p}"));
-                }
-            }
-        }
-        expected.sort();
-        assert_eq!(trained, expected);
         assert_eq!(vs.variables().len(), 3 + 2 * 16);
     }
 
