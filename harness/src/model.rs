@@ -12,7 +12,7 @@ use crate::architecture::{Architecture, ArchitectureError};
 use crate::backbone::{self, Backbone, ParamGroup, ParamRole};
 use crate::freeze::FreezePolicy;
 use crate::task::{InputKind, TaskShape};
-use crate::weights::{self, LoadError, LoadReport};
+use crate::weights::{self, LoadError};
 use crate::zoo;
 
 /// Where a backbone's architecture (and, for `pretrained`, its weights) come from.
@@ -228,7 +228,6 @@ pub struct FptModel {
     /// Trainable variables by name, in name order (the optimiser's order).
     trainable: Vec<(String, Tensor)>,
     counts: BTreeMap<ParamGroup, GroupCount>,
-    load_report: Option<LoadReport>,
 }
 
 impl FptModel {
@@ -289,7 +288,6 @@ impl FptModel {
             shape,
             trainable: Vec::new(),
             counts: BTreeMap::new(),
-            load_report: None,
         };
         let checkpoint = || {
             recipe.weights.ok_or_else(|| ModelError::NoWeights {
@@ -317,7 +315,7 @@ impl FptModel {
     }
 
     /// Loads a Hugging Face checkpoint over the backbone's variables.
-    pub fn load_backbone(&mut self, file: &Path) -> Result<(), ModelError> {
+    fn load_backbone(&self, file: &Path) -> Result<(), ModelError> {
         let report = backbone::load_checkpoint(self.backbone.as_ref(), file, &self.vs.variables())?;
         if !report.unexpected.is_empty() {
             tracing::warn!(
@@ -327,13 +325,12 @@ impl FptModel {
                 report.unexpected
             );
         }
-        self.load_report = Some(report);
         Ok(())
     }
 
     /// Takes the backbone from a finished run's checkpoint, which holds the variables that
     /// run trained: all of them are needed.
-    fn load_from_run(&mut self, dir: &Path) -> Result<(), ModelError> {
+    fn load_from_run(&self, dir: &Path) -> Result<(), ModelError> {
         let file = dir.join(crate::run_dir::CHECKPOINT);
         let fail = |reason: String| ModelError::Run {
             dir: dir.display().to_string(),
@@ -342,7 +339,7 @@ impl FptModel {
         if !dir.join(crate::run_dir::RESULT).is_file() {
             return Err(fail("it has not finished (no result.json)".into()));
         }
-        let report = weights::load_into(
+        weights::load_into(
             &file,
             &self.backbone_vars(),
             |name| name.strip_prefix("param.").unwrap_or(name).to_string(),
@@ -356,7 +353,6 @@ impl FptModel {
             )),
             other => fail(other.to_string()),
         })?;
-        self.load_report = Some(report);
         Ok(())
     }
 
@@ -441,17 +437,5 @@ impl FptModel {
 
     pub fn var_store(&self) -> &nn::VarStore {
         &self.vs
-    }
-
-    pub fn var_store_mut(&mut self) -> &mut nn::VarStore {
-        &mut self.vs
-    }
-
-    pub fn load_report(&self) -> Option<&LoadReport> {
-        self.load_report.as_ref()
-    }
-
-    pub fn backbone(&self) -> &dyn Backbone {
-        self.backbone.as_ref()
     }
 }

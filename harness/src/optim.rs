@@ -104,10 +104,6 @@ impl Adam {
         });
     }
 
-    pub fn steps_taken(&self) -> i64 {
-        self.step
-    }
-
     /// The state as named tensors, for a checkpoint.
     pub fn state(&self) -> Vec<(String, Tensor)> {
         let mut out = vec![("adam.step".to_string(), Tensor::from(self.step))];
