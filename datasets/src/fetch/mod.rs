@@ -15,6 +15,7 @@
 mod http;
 mod lock;
 mod npm;
+mod package;
 mod pip;
 mod progress;
 mod stamp;
