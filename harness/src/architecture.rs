@@ -110,6 +110,40 @@ impl Architecture {
         }
     }
 
+    /// Blocks in the backbone (transformer layers or stacked LSTM layers).
+    pub fn num_layers(&self) -> usize {
+        match self {
+            Architecture::Gpt2(c) => c.n_layer,
+            Architecture::Bert(c) => c.num_hidden_layers,
+            Architecture::Vit(c) => c.num_hidden_layers,
+            Architecture::Lstm(c) => c.num_layers,
+        }
+    }
+
+    /// The same architecture keeping only its first `layers` blocks (the slides' depth
+    /// tables): a pretrained checkpoint then loads into those blocks and the rest of it is
+    /// unused.
+    pub fn truncated(mut self, layers: usize) -> Result<Self, ArchitectureError> {
+        let have = self.num_layers();
+        if layers == 0 || layers > have {
+            return Err(ArchitectureError::Invalid(format!(
+                "cannot keep {layers} layer(s) of a {have}-layer model; use 1 to {have}"
+            )));
+        }
+        match &mut self {
+            Architecture::Gpt2(c) => c.n_layer = layers,
+            Architecture::Bert(c) => c.num_hidden_layers = layers,
+            Architecture::Vit(c) => c.num_hidden_layers = layers,
+            Architecture::Lstm(c) => c.num_layers = layers,
+        }
+        Ok(self)
+    }
+
+    /// Whether the backbone has attention layers (maps to inspect).
+    pub fn has_attention(&self) -> bool {
+        !matches!(self, Architecture::Lstm(_))
+    }
+
     /// Whether pretrained weights can exist for this architecture.
     pub fn has_checkpoints(&self) -> bool {
         !matches!(self, Architecture::Lstm(_))

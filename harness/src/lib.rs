@@ -2,13 +2,21 @@
 //! runs on disk and the built-in suites. The `fpt` binary (src/main.rs) is its CLI.
 
 pub mod architecture;
+pub mod attention;
 pub mod backbone;
+pub mod experiment;
+pub mod feature_cache;
 pub mod freeze;
 pub mod inspect;
+pub mod machine;
 pub mod model;
 pub mod optim;
-pub mod reference;
+pub mod profile;
+/// The paper's numbers (experiments/paper.toml) live in `reports`, which reads no harness code.
+pub use reports::reference;
 pub mod run_dir;
+pub mod run_status;
+pub mod slurm;
 pub mod spec;
 pub mod suite;
 pub mod task;

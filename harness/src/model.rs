@@ -192,6 +192,8 @@ pub struct GroupCount {
 #[derive(Debug, Clone)]
 pub struct ModelRecipe<'a> {
     pub source: &'a ModelSource,
+    /// Keep only the first N blocks of the backbone.
+    pub layers: Option<usize>,
     pub init: &'a InitKind,
     /// The checkpoint for `Pretrained` and `Stats` inits (see
     /// [`ModelSource::pretrained_weights`]).
@@ -236,7 +238,11 @@ impl FptModel {
         let shape = recipe.shape;
         let vs = nn::VarStore::new(recipe.device);
         let root = vs.root();
-        let backbone = recipe.source.architecture()?.build(&root)?;
+        let mut architecture = recipe.source.architecture()?;
+        if let Some(layers) = recipe.layers {
+            architecture = architecture.truncated(layers)?;
+        }
+        let backbone = architecture.build(&root)?;
         if shape.seq_len > backbone.max_positions() {
             return Err(ModelError::TooLong {
                 needed: shape.seq_len,
@@ -412,7 +418,12 @@ impl FptModel {
 
     /// Logits `[B, targets_per_example, classes]` for inputs `[B, T, D]`.
     pub fn forward(&self, xs: &Tensor, train: bool) -> Tensor {
-        let b = xs.size()[0];
+        self.head(&self.features(xs, train))
+    }
+
+    /// What the output layer reads: the backbone's last `head_tokens` hidden states
+    /// `[B, head_tokens, H]`.
+    pub fn features(&self, xs: &Tensor, train: bool) -> Tensor {
         let hs = match &self.input_layer {
             InputLayer::Linear { weight, bias } => xs
                 .linear(weight, Some(bias))
@@ -422,9 +433,23 @@ impl FptModel {
         };
         let hs = self.backbone.forward(&hs, train);
         let s = self.shape;
-        let last = hs.narrow(1, s.seq_len - s.head_tokens, s.head_tokens);
-        last.linear(&self.out_weight, Some(&self.out_bias))
-            .reshape([b, s.targets_per_example, s.classes])
+        hs.narrow(1, s.seq_len - s.head_tokens, s.head_tokens)
+    }
+
+    /// The output layer on [`Self::features`]: logits `[B, targets_per_example, classes]`.
+    pub fn head(&self, features: &Tensor) -> Tensor {
+        let s = self.shape;
+        features
+            .linear(&self.out_weight, Some(&self.out_bias))
+            .reshape([features.size()[0], s.targets_per_example, s.classes])
+    }
+
+    /// Whether only the output layer trains, so everything before it is a fixed function
+    /// of the input (its features can be cached, and dropout before it is only noise).
+    pub fn trains_only_output(&self) -> bool {
+        self.counts
+            .iter()
+            .all(|(group, c)| *group == ParamGroup::Output || c.trainable == 0)
     }
 
     pub fn trainable(&self) -> &[(String, Tensor)] {

@@ -93,6 +93,8 @@ pub struct RunResult {
     pub freeze: String,
     pub seed: u64,
     pub profile: String,
+    /// Adam's learning rate.
+    pub lr: f64,
     /// Gradient steps taken (fewer than the spec's when the run diverged).
     pub steps: u64,
     /// Accuracy on `eval_split` at the last good evaluation, in 0..1.
@@ -103,6 +105,14 @@ pub struct RunResult {
     pub train_accuracy: Option<f64>,
     pub best_test_accuracy: f64,
     pub best_step: u64,
+    /// Accuracy on the validation split at the end, when the spec asked for it (to choose
+    /// a learning rate).
+    pub validation_accuracy: Option<f64>,
+    /// Whether accuracies are the reference's sampled-batch estimates rather than the
+    /// whole split's.
+    pub sampled_eval: bool,
+    /// Output-only runs: whether the head trained on cached features.
+    pub cached_features: bool,
     pub diverged: bool,
     /// The step whose loss or gradient was not finite.
     pub diverged_at_step: Option<u64>,
@@ -110,10 +120,38 @@ pub struct RunResult {
     pub total_params: i64,
     pub params_by_group: BTreeMap<String, GroupCount>,
     pub wall_seconds: f64,
+    /// Wall time per gradient step, evaluations included (feature caching too).
+    pub seconds_per_step: Option<f64>,
     pub device: String,
     pub threads: i32,
     pub versions: Versions,
     pub finished_at: String,
+    /// Where Slurm ran it, when it ran as a Slurm job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slurm: Option<SlurmPlacement>,
+}
+
+/// The Slurm job (and array task) a run ran in, and the node, from Slurm's environment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlurmPlacement {
+    pub job_id: String,
+    pub array_job_id: Option<String>,
+    pub array_task_id: Option<String>,
+    pub node: Option<String>,
+}
+
+impl SlurmPlacement {
+    /// Read from `SLURM_JOB_ID`, `SLURM_ARRAY_JOB_ID`, `SLURM_ARRAY_TASK_ID` and
+    /// `SLURMD_NODENAME`; `None` outside a Slurm job.
+    pub fn from_env() -> Option<Self> {
+        let var = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
+        Some(Self {
+            job_id: var("SLURM_JOB_ID")?,
+            array_job_id: var("SLURM_ARRAY_JOB_ID"),
+            array_task_id: var("SLURM_ARRAY_TASK_ID"),
+            node: var("SLURMD_NODENAME"),
+        })
+    }
 }
 
 #[derive(Debug, Clone)]

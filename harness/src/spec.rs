@@ -58,6 +58,9 @@ pub struct RunSpec {
     pub profile: String,
     pub task: TaskSpec,
     pub model: ModelSource,
+    /// Keep only the backbone's first N blocks (the slides' depth tables); all when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layers: Option<usize>,
     pub init: InitKind,
     pub freeze: FreezePolicy,
     pub seed: u64,
@@ -74,10 +77,26 @@ pub struct RunSpec {
     /// Evaluate on the first N examples of the split (all when absent); for generated
     /// tasks, the size of the generated held-out set.
     pub eval_examples: Option<usize>,
+    /// Estimate accuracy as the reference code did, on this many randomly drawn batches of
+    /// `batch_size` (seeded by the step), instead of the whole split; for comparison only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eval_sampled_batches: Option<usize>,
+    /// Also measure accuracy on the validation split at the end (for choosing a learning
+    /// rate). Tasks without one hold out a fixed 10% of their training split for it.
+    #[serde(default)]
+    pub record_validation: bool,
+    /// Output-only runs train the head on the frozen body's features computed once (off:
+    /// recompute them every step, e.g. to check the two agree).
+    #[serde(default = "yes")]
+    pub cache_features: bool,
     pub checkpoint_every: u64,
     pub input_dropout: f64,
     pub orthogonal_gain: f64,
     pub device: DeviceSpec,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -95,6 +114,37 @@ pub enum SpecError {
 }
 
 impl RunSpec {
+    /// The reference code's recipe for `task` on `model` (pretrained, FPT policy, Adam 1e-3,
+    /// batch 32 in micro-batches of 16, clipping at 1, input dropout 0.1, orthogonal input
+    /// init with gain 1.41), 2000 steps evaluated every 100 on the full test split, on the
+    /// CPU; callers override what they set.
+    pub fn reference(task: TaskSpec, model: ModelSource) -> Self {
+        Self {
+            profile: "adhoc".into(),
+            task,
+            model,
+            layers: None,
+            init: InitKind::Pretrained,
+            freeze: FreezePolicy::fpt(),
+            seed: 0,
+            steps: 2000,
+            batch_size: 32,
+            micro_batch_size: 16,
+            optimizer: AdamConfig::default(),
+            clip_grad_norm: 1.0,
+            eval_every: 100,
+            eval_split: EvalSplit::Test,
+            eval_examples: None,
+            eval_sampled_batches: None,
+            record_validation: false,
+            cache_features: true,
+            checkpoint_every: 100,
+            input_dropout: 0.1,
+            orthogonal_gain: 1.41,
+            device: DeviceSpec(Device::Cpu),
+        }
+    }
+
     pub fn validate(&self) -> Result<(), SpecError> {
         for (field, value) in [
             ("steps", self.steps),
@@ -102,6 +152,11 @@ impl RunSpec {
             ("micro_batch_size", self.micro_batch_size as u64),
             ("eval_every", self.eval_every),
             ("eval_examples", self.eval_examples.map_or(1, |n| n as u64)),
+            (
+                "eval_sampled_batches",
+                self.eval_sampled_batches.map_or(1, |n| n as u64),
+            ),
+            ("layers", self.layers.map_or(1, |n| n as u64)),
             ("checkpoint_every", self.checkpoint_every),
         ] {
             if value == 0 {
@@ -142,12 +197,14 @@ impl RunSpec {
 
     /// A directory name that identifies the run within a suite.
     pub fn run_id(&self) -> String {
+        let layers = self.layers.map(|n| format!("-l{n}")).unwrap_or_default();
         format!(
-            "{}-{}-{}-{}-s{}",
+            "{}-{}{layers}-{}-{}-lr{:e}-s{}",
             self.task.name(),
             self.model.label(),
             self.init.name(),
             self.freeze.name().replace('+', "plus-"),
+            self.optimizer.lr,
             self.seed
         )
     }

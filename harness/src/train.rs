@@ -13,11 +13,14 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressStyle};
 use tch::{Kind, Tensor};
 
+use crate::feature_cache::StepInputs;
 use crate::model::{FptModel, InitKind, ModelError, ModelRecipe};
 use crate::optim::Adam;
-use crate::run_dir::{EvalRecord, RunDir, RunDirError, RunResult, Versions, CHECKPOINT};
+use crate::run_dir::{
+    EvalRecord, RunDir, RunDirError, RunResult, SlurmPlacement, Versions, CHECKPOINT,
+};
 use crate::spec::{RunSpec, SpecError};
-use crate::task::{Batch, DataContext, TaskError};
+use crate::task::{Batch, DataContext, Splits, Task, TaskError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
@@ -152,6 +155,25 @@ fn save_checkpoint(
     Ok(())
 }
 
+/// Copies a checkpoint's trained tensors (`param.NAME`) into the model's trainable variables.
+fn load_trained_params(saved: &BTreeMap<String, Tensor>, model: &FptModel) -> Result<(), String> {
+    tch::no_grad(|| {
+        for (name, var) in model.trainable() {
+            let key = format!("param.{name}");
+            let value = saved.get(&key).ok_or_else(|| format!("it lacks '{key}'"))?;
+            if value.size() != var.size() {
+                return Err(format!(
+                    "'{key}' has shape {:?}, the model {:?}",
+                    value.size(),
+                    var.size()
+                ));
+            }
+            var.shallow_clone().copy_(value);
+        }
+        Ok(())
+    })
+}
+
 fn restore_checkpoint(
     path: &Path,
     model: &FptModel,
@@ -167,21 +189,7 @@ fn restore_checkpoint(
         .collect();
     let get = |name: &str| saved.get(name).map(|t| t.shallow_clone());
     let missing = |name: &str| bad(format!("it lacks '{name}'"));
-    tch::no_grad(|| {
-        for (name, var) in model.trainable() {
-            let key = format!("param.{name}");
-            let value = get(&key).ok_or_else(|| missing(&key))?;
-            if value.size() != var.size() {
-                return Err(bad(format!(
-                    "'{key}' has shape {:?}, the model {:?}",
-                    value.size(),
-                    var.size()
-                )));
-            }
-            var.shallow_clone().copy_(&value);
-        }
-        Ok(())
-    })?;
+    load_trained_params(&saved, model).map_err(bad)?;
     adam.restore(|name| get(name).map(|t| t.to_device(model.var_store().device())))
         .map_err(|name| missing(&name))?;
     let float = |name: &str| {
@@ -206,6 +214,53 @@ fn restore_checkpoint(
     })
 }
 
+/// The run's model as it starts: `manual_seed(seed)`, then the init the spec names.
+fn build_model(spec: &RunSpec, task: &Task, data: &DataContext) -> Result<FptModel, TrainError> {
+    let weights = match spec.init {
+        InitKind::Pretrained | InitKind::Stats => {
+            Some(spec.model.pretrained_weights(data.offline)?)
+        }
+        InitKind::Random | InitKind::Run(_) => None,
+    };
+    tch::manual_seed(spec.seed as i64);
+    Ok(FptModel::new(&ModelRecipe {
+        source: &spec.model,
+        layers: spec.layers,
+        init: &spec.init,
+        weights: weights.as_deref(),
+        freeze: &spec.freeze,
+        shape: task.shape(),
+        input_dropout: spec.input_dropout,
+        orthogonal_gain: spec.orthogonal_gain,
+        device: spec.device.0,
+    })?)
+}
+
+/// A finished (or checkpointed) run's model as trained, with its task: the init rebuilt,
+/// then the checkpoint's trained tensors loaded over it.
+pub fn trained_model(
+    spec: &RunSpec,
+    dir: &RunDir,
+    data: &DataContext,
+) -> Result<(FptModel, Task), TrainError> {
+    let _rng = TORCH_RNG
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let task = spec.task.build(data, Splits::only(spec.eval_split))?;
+    let model = build_model(spec, &task, data)?;
+    let path = dir.file(CHECKPOINT);
+    let bad = |reason: String| TrainError::Checkpoint {
+        path: path.display().to_string(),
+        reason,
+    };
+    let saved: BTreeMap<String, Tensor> = Tensor::read_safetensors(&path)
+        .map_err(|e| bad(e.to_string()))?
+        .into_iter()
+        .collect();
+    load_trained_params(&saved, &model).map_err(bad)?;
+    Ok((model, task))
+}
+
 /// Serialises trainings within a process: torch's RNG (init, dropout) is process-global,
 /// so two runs interleaving their `manual_seed` calls would both lose reproducibility.
 /// Parallel runs belong in separate processes.
@@ -224,33 +279,33 @@ pub fn train(
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     spec.validate()?;
-    let task = spec.task.build(data, spec.eval_split)?;
+    let task = spec.task.build(
+        data,
+        Splits {
+            eval: spec.eval_split,
+            validation: spec.record_validation,
+        },
+    )?;
     let device = spec.device.0;
     if device.is_cuda() && !tch::Cuda::is_available() {
         return Err(TrainError::NoCuda {
             device: spec.device.to_string(),
         });
     }
-    let weights = match spec.init {
-        InitKind::Pretrained | InitKind::Stats => {
-            Some(spec.model.pretrained_weights(data.offline)?)
-        }
-        InitKind::Random | InitKind::Run(_) => None,
-    };
-    tch::manual_seed(spec.seed as i64);
-    let model = FptModel::new(&ModelRecipe {
-        source: &spec.model,
-        init: &spec.init,
-        weights: weights.as_deref(),
-        freeze: &spec.freeze,
-        shape: task.shape(),
-        input_dropout: spec.input_dropout,
-        orthogonal_gain: spec.orthogonal_gain,
-        device,
-    })?;
+    let model = build_model(spec, &task, data)?;
     let mut adam = Adam::new(spec.optimizer, model.trainable());
-    let (held_out, eval_split) = task.eval_set(spec.eval_examples);
+    let (held_out, mut eval_split) = task.eval_set(spec.eval_examples);
     let held_out = held_out.to_device(device);
+    if let Some(batches) = spec.eval_sampled_batches {
+        eval_split = format!(
+            "{eval_split}, estimated on {batches} random batches of {} per evaluation",
+            spec.batch_size
+        );
+    }
+    let inputs = StepInputs::new(&task, &model, spec.cache_features, device);
+    // With only the output training, dropout before it would only add noise (and the
+    // cached path could not apply it): the body runs in eval mode.
+    let dropout = !model.trains_only_output();
 
     let checkpoint = dir.file(CHECKPOINT);
     let mut state = if checkpoint.exists() {
@@ -269,7 +324,13 @@ pub fn train(
     let started = Instant::now();
     let wall = |s: &Progress| s.wall_before + started.elapsed().as_secs_f64();
     let record_eval = |s: &mut Progress| -> Result<EvalRecord, TrainError> {
-        let (test_loss, test_accuracy) = evaluate(&model, &held_out);
+        let (test_loss, test_accuracy) = match spec.eval_sampled_batches {
+            Some(batches) => {
+                let sample = sampled_batches(&held_out, spec, s.step, batches);
+                evaluate(&model, &sample)
+            }
+            None => evaluate(&model, &held_out),
+        };
         let record = EvalRecord {
             step: s.step,
             train_loss: s.window.mean_loss(),
@@ -292,15 +353,13 @@ pub fn train(
     while state.step < spec.steps {
         tch::manual_seed(step_seed(spec.seed, state.step));
         adam.zero_grad();
-        let batch = task
-            .train_batch(spec.seed, state.step, spec.batch_size)
-            .to_device(device);
+        let batch = inputs.batch(spec.seed, state.step, spec.batch_size, device);
         let mut step_loss = 0.0;
         let mut start = 0;
         while start < batch.len() {
             let part = batch.slice(start, micro);
             let (loss, correct) =
-                loss_and_correct(&model.forward(&part.inputs, true), &part.targets);
+                loss_and_correct(&inputs.logits(&model, &part.inputs, dropout), &part.targets);
             // Scale so the accumulated gradient is that of the whole batch's mean loss.
             let scaled = loss * (micro as f64 / batch.len() as f64);
             scaled.backward();
@@ -337,14 +396,24 @@ pub fn train(
         }
     }
     bar.finish_and_clear();
+    let validation_accuracy = match spec.record_validation {
+        true => task
+            .validation_set(spec.eval_examples)
+            .map(|(set, _)| evaluate(&model, &set.to_device(device)).1),
+        false => None,
+    };
     let result = summarise(
         spec,
         dir,
         &model,
-        eval_split,
-        diverged_at,
-        wall(&state),
-        state.step,
+        Outcome {
+            eval_split,
+            diverged_at,
+            validation_accuracy,
+            cached_features: inputs.is_cached(),
+            wall_seconds: wall(&state),
+            steps: state.step,
+        },
     )?;
     dir.write_result(&result)?;
     Ok(result)
@@ -366,15 +435,46 @@ fn progress_bar(spec: &RunSpec, start: u64, visible: bool) -> ProgressBar {
     bar
 }
 
+/// The reference code's accuracy estimate: `batches` batches of `batch_size` examples
+/// drawn with replacement from `set`, seeded by (seed, step).
+fn sampled_batches(set: &Batch, spec: &RunSpec, step: u64, batches: usize) -> Batch {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(mix(spec.seed ^ 0xE7A1) ^ mix(step));
+    let n = set.len();
+    let indices: Vec<i64> = (0..batches * spec.batch_size)
+        .map(|_| rng.random_range(0..n))
+        .collect();
+    let index = Tensor::from_slice(&indices).to_device(set.targets.device());
+    Batch {
+        inputs: set.inputs.index_select(0, &index),
+        targets: set.targets.index_select(0, &index),
+    }
+}
+
+/// How a training ended, for result.json.
+struct Outcome {
+    eval_split: String,
+    diverged_at: Option<u64>,
+    validation_accuracy: Option<f64>,
+    cached_features: bool,
+    wall_seconds: f64,
+    steps: u64,
+}
+
 fn summarise(
     spec: &RunSpec,
     dir: &RunDir,
     model: &FptModel,
-    eval_split: String,
-    diverged_at: Option<u64>,
-    wall_seconds: f64,
-    steps: u64,
+    outcome: Outcome,
 ) -> Result<RunResult, TrainError> {
+    let Outcome {
+        eval_split,
+        diverged_at,
+        validation_accuracy,
+        cached_features,
+        wall_seconds,
+        steps,
+    } = outcome;
     let metrics = dir.read_metrics()?;
     let last = metrics.last().expect("a run always evaluates at step 0");
     let best = metrics
@@ -394,12 +494,16 @@ fn summarise(
         freeze: spec.freeze.name().into(),
         seed: spec.seed,
         profile: spec.profile.clone(),
+        lr: spec.optimizer.lr,
         steps,
         test_accuracy: last.test_accuracy,
         eval_split,
         train_accuracy,
         best_test_accuracy: best.test_accuracy,
         best_step: best.step,
+        validation_accuracy,
+        sampled_eval: spec.eval_sampled_batches.is_some(),
+        cached_features,
         diverged: diverged_at.is_some(),
         diverged_at_step: diverged_at,
         trainable_params: counts.values().map(|c| c.trainable).sum(),
@@ -409,10 +513,12 @@ fn summarise(
             .map(|(g, c)| (g.name().to_string(), *c))
             .collect(),
         wall_seconds,
+        seconds_per_step: (steps > 0).then(|| wall_seconds / steps as f64),
         device: spec.device.to_string(),
         threads: tch::get_num_threads(),
         versions: Versions::current(),
         finished_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        slurm: SlurmPlacement::from_env(),
     })
 }
 

@@ -38,6 +38,7 @@ fn check(input_dim: i64, seq_len: i64) {
     let fpt = FreezePolicy::fpt();
     let mut model = FptModel::new(&ModelRecipe {
         source: &source,
+        layers: None,
         init: &InitKind::Random,
         weights: None,
         freeze: &fpt,

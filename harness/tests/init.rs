@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use harness::freeze::FreezePolicy;
 use harness::model::{FptModel, InitKind, ModelRecipe, ModelSource};
-use harness::task::{DataContext, EvalSplit, TaskSpec};
+use harness::task::{DataContext, EvalSplit, Splits, TaskSpec};
 use tch::{Device, Tensor};
 
 fn golden() -> PathBuf {
@@ -24,11 +24,12 @@ fn build(
         patterns: 2,
         patch: 1,
     }
-    .build(&DataContext::standard(true), EvalSplit::Test)
+    .build(&DataContext::standard(true), Splits::only(EvalSplit::Test))
     .unwrap();
     tch::manual_seed(3);
     FptModel::new(&ModelRecipe {
         source,
+        layers: None,
         init,
         weights,
         freeze: &FreezePolicy::fpt(),

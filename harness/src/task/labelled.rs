@@ -84,6 +84,8 @@ pub struct LabelledTask {
     train: Examples,
     eval: Examples,
     eval_name: String,
+    /// The split a learning rate is chosen on, when the run asked for it.
+    validation: Option<(Examples, String)>,
 }
 
 impl LabelledTask {
@@ -93,6 +95,14 @@ impl LabelledTask {
             train,
             eval,
             eval_name,
+            validation: None,
+        }
+    }
+
+    pub fn with_validation(self, examples: Examples, name: String) -> Self {
+        Self {
+            validation: Some((examples, name)),
+            ..self
         }
     }
 
@@ -103,10 +113,18 @@ impl LabelledTask {
     /// Step `step`'s batch: consecutive slices of a per-epoch shuffle of the training set,
     /// the shuffle and any augmentation seeded from (seed, epoch) and (seed, step).
     pub fn train_batch(&self, seed: u64, step: u64, batch: usize) -> Batch {
+        let indices = self.train_indices(seed, step, batch);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xA06_A7E);
+        rng.set_stream(step + 1);
+        self.train.gather(&indices, &mut rng)
+    }
+
+    /// Which training examples step `step`'s batch holds (see [`Self::train_batch`]).
+    pub fn train_indices(&self, seed: u64, step: u64, batch: usize) -> Vec<usize> {
         let n = self.train.len();
         let first = step as usize * batch;
         let mut order: Option<(usize, Vec<usize>)> = None;
-        let indices: Vec<usize> = (first..first + batch)
+        (first..first + batch)
             .map(|position| {
                 let epoch = position / n;
                 if order.as_ref().is_none_or(|(e, _)| *e != epoch) {
@@ -114,25 +132,41 @@ impl LabelledTask {
                 }
                 order.as_ref().expect("just set").1[position % n]
             })
-            .collect();
-        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xA06_A7E);
-        rng.set_stream(step + 1);
-        self.train.gather(&indices, &mut rng)
+            .collect()
+    }
+
+    /// The whole training split as tensors (inputs, labels `[N]`), when it is held that
+    /// way; `None` for images cut and augmented batch by batch.
+    pub fn train_tensors(&self) -> Option<(&Tensor, &Tensor)> {
+        match &self.train {
+            Examples::Tensors { inputs, labels } => Some((inputs, labels)),
+            Examples::Images { .. } => None,
+        }
     }
 
     /// The evaluation split in order, or its first `limit` examples.
     pub fn eval_set(&self, limit: Option<usize>) -> (Batch, String) {
-        let n = self.eval.len();
-        let take = limit.map_or(n, |l| l.min(n));
-        let indices: Vec<usize> = (0..take).collect();
-        let name = if take < n {
-            format!("{} (first {take} of {n})", self.eval_name)
-        } else {
-            format!("{} ({n} examples)", self.eval_name)
-        };
-        let mut unused = ChaCha8Rng::seed_from_u64(0);
-        (self.eval.gather(&indices, &mut unused), name)
+        first_examples(&self.eval, &self.eval_name, limit)
     }
+
+    /// The validation split in order (or its first `limit` examples), when loaded.
+    pub fn validation_set(&self, limit: Option<usize>) -> Option<(Batch, String)> {
+        let (examples, name) = self.validation.as_ref()?;
+        Some(first_examples(examples, name, limit))
+    }
+}
+
+fn first_examples(examples: &Examples, name: &str, limit: Option<usize>) -> (Batch, String) {
+    let n = examples.len();
+    let take = limit.map_or(n, |l| l.min(n));
+    let indices: Vec<usize> = (0..take).collect();
+    let name = if take < n {
+        format!("{name} (first {take} of {n})")
+    } else {
+        format!("{name} ({n} examples)")
+    };
+    let mut unused = ChaCha8Rng::seed_from_u64(0);
+    (examples.gather(&indices, &mut unused), name)
 }
 
 fn epoch_order(seed: u64, epoch: u64, n: usize) -> Vec<usize> {

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
 pub use labelled::LabelledTask;
-pub use sources::{DataContext, ListOpsData, ListOpsTokens, MnistSource};
+pub use sources::{DataContext, ListOpsData, ListOpsTokens, MnistSource, Splits, TreeShape};
 
 /// Which split evaluation reports on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
@@ -52,6 +52,10 @@ pub enum TaskSpec {
     Listops {
         data: ListOpsData,
         tokens: ListOpsTokens,
+        /// Cut or pad every sequence to this many tokens (default: the tokenisation's
+        /// 512 or 2000).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_tokens: Option<usize>,
     },
     /// TAPE remote homology: fold classification of amino-acid sequences up to 1024 tokens.
     RemoteHomology,
@@ -75,11 +79,6 @@ pub enum TaskError {
     Unknown(String),
     #[error(transparent)]
     Shape(#[from] BitTaskError),
-    #[error("{task} has no {split:?} split; use --eval-split test")]
-    NoSplit {
-        task: &'static str,
-        split: EvalSplit,
-    },
     #[error("{task}: {source}")]
     Fetch {
         task: &'static str,
@@ -222,6 +221,7 @@ impl TaskSpec {
             "listops" => TaskSpec::Listops {
                 data: ListOpsData::Lra,
                 tokens: ListOpsTokens::PaperFaithful,
+                max_tokens: None,
             },
             "listops-generated" => TaskSpec::Listops {
                 data: ListOpsData::Generated {
@@ -229,8 +229,10 @@ impl TaskSpec {
                     train: 96_000,
                     val: 2_000,
                     test: 2_000,
+                    trees: None,
                 },
                 tokens: ListOpsTokens::PaperFaithful,
+                max_tokens: None,
             },
             "remote-homology" => TaskSpec::RemoteHomology,
             other => return Err(TaskError::Unknown(other.into())),
@@ -251,9 +253,18 @@ impl TaskSpec {
         }
     }
 
-    /// Settings errors that need no data (impossible bit-task shapes).
+    /// Settings errors that need no data (impossible bit-task shapes, empty ListOps).
     pub fn check(&self) -> Result<(), TaskError> {
         match *self {
+            TaskSpec::Listops {
+                max_tokens: Some(0),
+                ..
+            } => {
+                return Err(TaskError::Settings {
+                    task: "listops",
+                    reason: "max_tokens must be at least 1".into(),
+                })
+            }
             TaskSpec::BitMemory { n, patterns, patch } => {
                 BitMemory::new(n, patterns, patch)?;
             }
@@ -265,8 +276,8 @@ impl TaskSpec {
         Ok(())
     }
 
-    /// Loads (fetching if needed) or generates the task's data.
-    pub fn build(&self, data: &DataContext, split: EvalSplit) -> Result<Task, TaskError> {
+    /// Loads (fetching if needed) or generates the task's data, with the splits asked for.
+    pub fn build(&self, data: &DataContext, splits: Splits) -> Result<Task, TaskError> {
         Ok(match *self {
             TaskSpec::BitMemory { n, patterns, patch } => {
                 Task::Bits(bits::BitTask::Memory(BitMemory::new(n, patterns, patch)?))
@@ -274,7 +285,7 @@ impl TaskSpec {
             TaskSpec::BitXor { n, patterns, patch } => {
                 Task::Bits(bits::BitTask::Xor(BitXor::new(n, patterns, patch)?))
             }
-            _ => Task::Labelled(Box::new(sources::load(self, data, split)?)),
+            _ => Task::Labelled(Box::new(sources::load(self, data, splits)?)),
         })
     }
 }
@@ -311,6 +322,25 @@ impl Task {
             Task::Labelled(t) => t.eval_set(limit),
         }
     }
+
+    /// The validation split (at most `limit` examples), when the task was built with one;
+    /// the bit tasks generate it.
+    pub fn validation_set(&self, limit: Option<usize>) -> Option<(Batch, String)> {
+        match self {
+            Task::Bits(t) => Some(t.validation(limit.unwrap_or(bits::DEFAULT_HELD_OUT))),
+            Task::Labelled(t) => t.validation_set(limit),
+        }
+    }
+}
+
+impl Splits {
+    /// Only the split a run reports on.
+    pub fn only(eval: EvalSplit) -> Self {
+        Self {
+            eval,
+            validation: false,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -321,7 +351,7 @@ mod tests {
     fn bit_memory_paper_shape_matches_the_reference() {
         let task = TaskSpec::from_name("bit-memory", None, None, None)
             .unwrap()
-            .build(&DataContext::standard(true), EvalSplit::Test)
+            .build(&DataContext::standard(true), Splits::only(EvalSplit::Test))
             .unwrap();
         let s = task.shape();
         assert_eq!(
@@ -335,7 +365,7 @@ mod tests {
     fn train_batches_depend_on_seed_and_step_only() {
         let task = TaskSpec::from_name("bit-xor", None, None, None)
             .unwrap()
-            .build(&DataContext::standard(true), EvalSplit::Test)
+            .build(&DataContext::standard(true), Splits::only(EvalSplit::Test))
             .unwrap();
         let a = task.train_batch(1, 5, 8);
         assert!(a.inputs.equal(&task.train_batch(1, 5, 8).inputs));

