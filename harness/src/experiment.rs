@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::freeze::FreezePolicy;
 use crate::reference::PaperTable;
@@ -33,23 +33,7 @@ pub enum ExperimentError {
     NoFolder(String),
 }
 
-/// What a cell reports from its runs.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
-pub enum Metric {
-    /// Accuracy on the run's evaluation split.
-    #[default]
-    TestAccuracy,
-    /// Accuracy on the last window of training batches.
-    TrainAccuracy,
-    TrainableParams,
-    TotalParams,
-    SecondsPerStep,
-    /// The first evaluated step at which test accuracy reaches `target` (0..1).
-    StepsToTarget {
-        target: f64,
-    },
-}
+pub use reports::Metric;
 
 /// How a row's backbone starts, in a table spec.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -57,11 +41,15 @@ pub enum Metric {
 pub enum InitSpec {
     /// `pretrained`, `random` or `stats`.
     Named(String),
-    /// The backbone of a run that first trained all of the same model on this task.
-    PretrainedOn {
-        #[serde(rename = "pretrained_on")]
-        task: String,
-    },
+    PretrainedOn(PretrainedOn),
+}
+
+/// `{ pretrained_on = "TASK" }`: the backbone of a run that first trained all of the same
+/// model on this task (at the profile's settings for that task and its first learning rate).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PretrainedOn {
+    pub pretrained_on: String,
 }
 
 /// Runs for a block of cells: every listed row x every listed column (all when absent).
@@ -216,7 +204,9 @@ impl TableSpec {
                         "init '{name}': use pretrained, random, stats or {{ pretrained_on = \"TASK\" }}"
                     ))
                 }
-                InitSpec::PretrainedOn { task } if !TASK_NAMES.contains(&task.as_str()) => {
+                InitSpec::PretrainedOn(PretrainedOn { pretrained_on: task })
+                    if !TASK_NAMES.contains(&task.as_str()) =>
+                {
                     return Err(format!("init pretrained_on: unknown task '{task}'"))
                 }
                 _ => {}

@@ -1,5 +1,6 @@
 //! The FPT reproduction harness: backbones, the FPT wrapper, freeze policies, training,
-//! runs on disk and the built-in suites. The `fpt` binary (src/main.rs) is its CLI.
+//! runs on disk, suites expanded from the experiment specs, executors (local, Slurm). The
+//! `fpt` binary (src/main.rs) is its CLI.
 
 pub mod architecture;
 pub mod attention;

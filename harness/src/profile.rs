@@ -9,7 +9,8 @@ use serde::Deserialize;
 
 use crate::experiment::{read_toml, select, Cell, ExperimentError, TableSpec};
 use crate::reference::PaperTable;
-use crate::task::{EvalSplit, TaskSpec};
+use crate::architecture::Architecture;
+use crate::task::{EvalSplit, TaskSpec, TASK_NAMES};
 
 /// Training settings: a profile's defaults, overridden per task.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -145,6 +146,18 @@ impl ProfileSpec {
         if self.defaults.task.is_some() {
             return Err("[defaults] cannot name a task; give it under [tasks.NAME]".into());
         }
+        for (paper_model, model) in &self.models {
+            Architecture::named(model)
+                .map_err(|e| format!("[models] {paper_model} = \"{model}\": {e}"))?;
+        }
+        for task in self.skip_tasks.keys().chain(self.tasks.keys()) {
+            if !TASK_NAMES.contains(&task.as_str()) {
+                return Err(format!(
+                    "unknown task '{task}'; tasks: {}",
+                    TASK_NAMES.join(", ")
+                ));
+            }
+        }
         for (name, settings) in &self.tasks {
             let task = settings.task.ok_or_else(|| {
                 format!("[tasks.{name}] needs task = {{ name = \"{name}\", ... }}")
@@ -200,6 +213,11 @@ pub fn names(folder: &Path) -> Vec<String> {
     names
 }
 
+/// The file of profile `name`.
+pub fn path(folder: &Path, name: &str) -> std::path::PathBuf {
+    folder.join("profiles").join(format!("{name}.toml"))
+}
+
 /// Reads and checks profile `name`.
 pub fn load(
     folder: &Path,
@@ -207,7 +225,7 @@ pub fn load(
     tables: &BTreeMap<String, TableSpec>,
     paper: &[PaperTable],
 ) -> Result<ProfileSpec, ExperimentError> {
-    let path = folder.join("profiles").join(format!("{name}.toml"));
+    let path = path(folder, name);
     if !path.is_file() {
         return Err(ExperimentError::Invalid {
             path: path.display().to_string(),

@@ -62,9 +62,15 @@ pub struct EvalRecord {
     pub train_loss: Option<f64>,
     /// Accuracy on the training batches since the previous evaluation (dropout on).
     pub train_accuracy: Option<f64>,
+    /// JSON has no NaN: a non-finite loss is written as null and read back as NaN.
+    #[serde(deserialize_with = "nan_if_null")]
     pub test_loss: f64,
     pub test_accuracy: f64,
     pub wall_seconds: f64,
+}
+
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -93,7 +99,8 @@ pub struct RunResult {
     pub freeze: String,
     pub seed: u64,
     pub profile: String,
-    /// Adam's learning rate.
+    /// Adam's learning rate (absent in results written before it was recorded).
+    #[serde(default)]
     pub lr: f64,
     /// Gradient steps taken (fewer than the spec's when the run diverged).
     pub steps: u64,
@@ -107,11 +114,14 @@ pub struct RunResult {
     pub best_step: u64,
     /// Accuracy on the validation split at the end, when the spec asked for it (to choose
     /// a learning rate).
+    #[serde(default)]
     pub validation_accuracy: Option<f64>,
     /// Whether accuracies are the reference's sampled-batch estimates rather than the
     /// whole split's.
+    #[serde(default)]
     pub sampled_eval: bool,
     /// Output-only runs: whether the head trained on cached features.
+    #[serde(default)]
     pub cached_features: bool,
     pub diverged: bool,
     /// The step whose loss or gradient was not finite.
@@ -120,7 +130,9 @@ pub struct RunResult {
     pub total_params: i64,
     pub params_by_group: BTreeMap<String, GroupCount>,
     pub wall_seconds: f64,
-    /// Wall time per gradient step, evaluations included (feature caching too).
+    /// Training time per gradient step: the steps themselves plus any feature caching,
+    /// not evaluations or checkpoints.
+    #[serde(default)]
     pub seconds_per_step: Option<f64>,
     pub device: String,
     pub threads: i32,

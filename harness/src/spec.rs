@@ -195,11 +195,13 @@ impl RunSpec {
         Ok(())
     }
 
-    /// A directory name that identifies the run within a suite.
+    /// A directory name that identifies the run within a suite (`-val`: it also measures
+    /// the validation split, as a learning-rate sweep's runs do).
     pub fn run_id(&self) -> String {
         let layers = self.layers.map(|n| format!("-l{n}")).unwrap_or_default();
+        let validation = if self.record_validation { "-val" } else { "" };
         format!(
-            "{}-{}{layers}-{}-{}-lr{:e}-s{}",
+            "{}-{}{layers}-{}-{}-lr{:e}{validation}-s{}",
             self.task.name(),
             self.model.label(),
             self.init.name(),

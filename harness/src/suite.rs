@@ -110,8 +110,10 @@ pub fn load(
     let specs = experiment::load_tables(folder, paper)?;
     let profile = profile::load(folder, &options.profile, &specs, paper)?;
     let invalid = |reason: String| ExperimentError::Invalid {
-        path: folder.display().to_string(),
-        what: "suite",
+        path: profile::path(folder, &options.profile)
+            .display()
+            .to_string(),
+        what: "profile",
         reason,
     };
     if options.seeds == Some(0) {
@@ -222,12 +224,25 @@ impl Expander<'_> {
                     row: p.row.clone().unwrap_or_else(|| cell.0.clone()),
                     column: p.column.clone().unwrap_or_else(|| cell.1.clone()),
                 };
-                self.derived.push(DerivedCell {
-                    cell: cell_ref(table, &cell),
-                    numerator: point(&group.numerator),
-                    denominator: point(&group.denominator),
-                    metric: group.metric,
-                });
+                let (numerator, denominator) = (point(&group.numerator), point(&group.denominator));
+                // A ratio of cells this profile does not run is not run either, for their reason.
+                let skipped = self
+                    .not_in_profile
+                    .iter()
+                    .find(|c| c.cell == numerator || c.cell == denominator)
+                    .map(|c| c.reason.clone());
+                match skipped {
+                    Some(reason) => self.not_in_profile.push(SkippedCell {
+                        cell: cell_ref(table, &cell),
+                        reason,
+                    }),
+                    None => self.derived.push(DerivedCell {
+                        cell: cell_ref(table, &cell),
+                        numerator,
+                        denominator,
+                        metric: group.metric,
+                    }),
+                }
             }
         }
         for group in &spec.fixed {
@@ -314,7 +329,9 @@ impl Expander<'_> {
                 let base = self.spec(&settings, &model, group, lr, seed, sweep)?;
                 let (init, after) = match &group.init {
                     InitSpec::Named(name) => (name.parse().map_err(|e| format!("{e}"))?, None),
-                    InitSpec::PretrainedOn { task: source_task } => {
+                    InitSpec::PretrainedOn(experiment::PretrainedOn {
+                        pretrained_on: source_task,
+                    }) => {
                         let source_settings = match self.profile.task_settings(source_task) {
                             Ok(s) => s,
                             Err(reason) => {

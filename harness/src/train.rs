@@ -115,6 +115,8 @@ pub fn evaluate(model: &FptModel, data: &Batch) -> (f64, f64) {
 struct Progress {
     step: u64,
     wall_before: f64,
+    /// Time in the steps themselves (and feature caching): not evaluations or checkpoints.
+    train_seconds: f64,
     window: Window,
 }
 
@@ -133,6 +135,7 @@ fn save_checkpoint(
     let w = p.window;
     for (name, value) in [
         ("meta.wall_seconds", p.wall_before),
+        ("meta.train_seconds", p.train_seconds),
         ("meta.window.loss_sum", w.loss_sum),
         ("meta.window.correct", w.correct),
         ("meta.window.predictions", w.predictions),
@@ -205,6 +208,8 @@ fn restore_checkpoint(
     Ok(Progress {
         step: int("meta.step")?,
         wall_before: float("meta.wall_seconds")?,
+        // Absent from checkpoints written before it was kept.
+        train_seconds: float("meta.train_seconds").unwrap_or(0.0),
         window: Window {
             loss_sum: float("meta.window.loss_sum")?,
             steps: int("meta.window.steps")?,
@@ -212,6 +217,15 @@ fn restore_checkpoint(
             predictions: float("meta.window.predictions")?,
         },
     })
+}
+
+fn check_device(spec: &RunSpec) -> Result<(), TrainError> {
+    if spec.device.0.is_cuda() && !tch::Cuda::is_available() {
+        return Err(TrainError::NoCuda {
+            device: spec.device.to_string(),
+        });
+    }
+    Ok(())
 }
 
 /// The run's model as it starts: `manual_seed(seed)`, then the init the spec names.
@@ -246,6 +260,7 @@ pub fn trained_model(
     let _rng = TORCH_RNG
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
+    check_device(spec)?;
     let task = spec.task.build(data, Splits::only(spec.eval_split))?;
     let model = build_model(spec, &task, data)?;
     let path = dir.file(CHECKPOINT);
@@ -287,11 +302,7 @@ pub fn train(
         },
     )?;
     let device = spec.device.0;
-    if device.is_cuda() && !tch::Cuda::is_available() {
-        return Err(TrainError::NoCuda {
-            device: spec.device.to_string(),
-        });
-    }
+    check_device(spec)?;
     let model = build_model(spec, &task, data)?;
     let mut adam = Adam::new(spec.optimizer, model.trainable());
     let (held_out, mut eval_split) = task.eval_set(spec.eval_examples);
@@ -302,7 +313,9 @@ pub fn train(
             spec.batch_size
         );
     }
+    let started = Instant::now();
     let inputs = StepInputs::new(&task, &model, spec.cache_features, device);
+    let cache_seconds = started.elapsed().as_secs_f64();
     // With only the output training, dropout before it would only add noise (and the
     // cached path could not apply it): the body runs in eval mode.
     let dropout = !model.trains_only_output();
@@ -318,10 +331,14 @@ pub fn train(
         Progress {
             step: 0,
             wall_before: 0.0,
+            train_seconds: 0.0,
             window: Window::default(),
         }
     };
-    let started = Instant::now();
+    if inputs.is_cached() {
+        // Caching is paid again after a resume: part of what output-only training costs.
+        state.train_seconds += cache_seconds;
+    }
     let wall = |s: &Progress| s.wall_before + started.elapsed().as_secs_f64();
     let record_eval = |s: &mut Progress| -> Result<EvalRecord, TrainError> {
         let (test_loss, test_accuracy) = match spec.eval_sampled_batches {
@@ -351,6 +368,7 @@ pub fn train(
     let micro = spec.micro_batch_size.min(spec.batch_size) as i64;
     let mut diverged_at = None;
     while state.step < spec.steps {
+        let step_started = Instant::now();
         tch::manual_seed(step_seed(spec.seed, state.step));
         adam.zero_grad();
         let batch = inputs.batch(spec.seed, state.step, spec.batch_size, device);
@@ -379,6 +397,7 @@ pub fn train(
             break;
         }
         adam.step();
+        state.train_seconds += step_started.elapsed().as_secs_f64();
         state.step += 1;
         state.window.loss_sum += step_loss;
         state.window.steps += 1;
@@ -411,6 +430,7 @@ pub fn train(
             diverged_at,
             validation_accuracy,
             cached_features: inputs.is_cached(),
+            train_seconds: state.train_seconds,
             wall_seconds: wall(&state),
             steps: state.step,
         },
@@ -457,6 +477,7 @@ struct Outcome {
     diverged_at: Option<u64>,
     validation_accuracy: Option<f64>,
     cached_features: bool,
+    train_seconds: f64,
     wall_seconds: f64,
     steps: u64,
 }
@@ -472,6 +493,7 @@ fn summarise(
         diverged_at,
         validation_accuracy,
         cached_features,
+        train_seconds,
         wall_seconds,
         steps,
     } = outcome;
@@ -513,7 +535,7 @@ fn summarise(
             .map(|(g, c)| (g.name().to_string(), *c))
             .collect(),
         wall_seconds,
-        seconds_per_step: (steps > 0).then(|| wall_seconds / steps as f64),
+        seconds_per_step: (steps > 0).then(|| train_seconds / steps as f64),
         device: spec.device.to_string(),
         threads: tch::get_num_threads(),
         versions: Versions::current(),

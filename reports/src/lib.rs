@@ -34,5 +34,5 @@ pub use load::{load_results, load_runs, AttentionMaps, MetricPoint, ResultRecord
 pub use measurement::Measurement;
 pub use report::{write_report, Report, TableFiles};
 pub use stats::Bound;
-pub use suite::Unit;
+pub use suite::{Metric, Unit};
 pub use verdict::{Verdict, RULE as VERDICT_RULE};

@@ -77,7 +77,8 @@ pub struct MetricPoint {
     pub step: u64,
     pub train_loss: Option<f64>,
     pub train_accuracy: Option<f64>,
-    pub test_loss: f64,
+    /// `None` when the loss was not finite (JSON has no NaN: it is written as null).
+    pub test_loss: Option<f64>,
     pub test_accuracy: f64,
     pub wall_seconds: f64,
 }
@@ -103,13 +104,13 @@ pub struct Run {
     pub attention: Option<AttentionMaps>,
 }
 
-/// Every run directory directly inside `runs_dir`, by name. Files other than directories
-/// (suite.json) are passed over.
+/// Every run directory directly inside `runs_dir` (a folder with spec.toml or result.json),
+/// by name; other files and folders (suite.json, Slurm's batch folder) are passed over.
 pub fn load_runs(runs_dir: &Path) -> Result<Vec<Run>, ReportError> {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(runs_dir)
         .map_err(ReportError::io(runs_dir))?
         .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|p| p.is_dir())
+        .filter(|p| p.join("spec.toml").is_file() || p.join("result.json").is_file())
         .collect();
     dirs.sort();
     dirs.iter().map(|dir| load_run(dir)).collect()
@@ -214,6 +215,9 @@ mod tests {
         let dir = scratch("ok");
         std::fs::create_dir_all(dir.join("a")).unwrap();
         std::fs::create_dir_all(dir.join("b")).unwrap();
+        // An unfinished run has its spec; Slurm's batch folder has none and is no run.
+        std::fs::write(dir.join("b/spec.toml"), "").unwrap();
+        std::fs::create_dir_all(dir.join("slurm")).unwrap();
         std::fs::write(dir.join("a/result.json"), RESULT).unwrap();
         std::fs::write(
             dir.join("a/metrics.jsonl"),

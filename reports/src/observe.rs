@@ -103,9 +103,9 @@ pub fn suite_observations(suite: &Suite, runs: &[Run]) -> Vec<Observation> {
         let mut cells = planned.cells.clone();
         for (derived, metric) in companions {
             for part in [&derived.numerator, &derived.denominator] {
-                if planned.cells.iter().any(|c| c.cell_ref() == *part) {
-                    let companion = companion(part, metric);
-                    cells.push(CellUse::at(&companion, metric));
+                let use_ = CellUse::at(&companion(part, metric), metric);
+                if planned.cells.iter().any(|c| c.cell_ref() == *part) && !cells.contains(&use_) {
+                    cells.push(use_);
                 }
             }
         }

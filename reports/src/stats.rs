@@ -167,7 +167,7 @@ mod tests {
             step,
             train_loss: None,
             train_accuracy: None,
-            test_loss: 1.0,
+            test_loss: Some(1.0),
             test_accuracy: acc,
             wall_seconds: 0.0,
         }

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::ReportError;
 use crate::load::{parse_json, read_optional};
@@ -86,10 +86,15 @@ impl CellUse {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
+/// What a cell reads from its runs. Defined here, where suite.json is read, and written by
+/// the harness's experiment specs and suite expansion with this same type.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Metric {
+    /// Accuracy on the run's evaluation split.
+    #[default]
     TestAccuracy,
+    /// Accuracy on the last window of training batches.
     TrainAccuracy,
     TrainableParams,
     TotalParams,

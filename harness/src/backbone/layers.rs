@@ -68,9 +68,18 @@ thread_local! {
 /// it made (in call order: one per layer for a forward pass), averaged over heads
 /// (`[B, T, T]`: query rows, key columns). For inspection, in eval mode.
 pub fn record_attention<R>(f: impl FnOnce() -> R) -> (R, Vec<Tensor>) {
+    /// Stops recording however `f` ends, a panic included.
+    struct Stop;
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            RECORDED.with(|r| r.borrow_mut().take());
+        }
+    }
     RECORDED.with(|r| *r.borrow_mut() = Some(Vec::new()));
+    let stop = Stop;
     let result = f();
     let maps = RECORDED.with(|r| r.borrow_mut().take()).unwrap_or_default();
+    drop(stop);
     (result, maps)
 }
 

@@ -79,10 +79,14 @@ enum ExecutorKind {
 pub fn run(args: ReproduceArgs, threads: Option<i32>) -> Result<()> {
     let paper = harness::reference::tables().context("the paper's reference numbers")?;
     let folder = experiment::folder(args.experiments.as_deref())?;
-    let runs_dir = args
-        .out
-        .clone()
-        .unwrap_or_else(|| Path::new("runs").join(&args.profile));
+    // Absolute: task-pretrained inits name their source run by path, which must mean the
+    // same run from any working folder (Slurm tasks, `fpt inspect`).
+    let runs_dir = std::path::absolute(
+        args.out
+            .clone()
+            .unwrap_or_else(|| Path::new("runs").join(&args.profile)),
+    )
+    .context("cannot resolve the output folder")?;
     let suite = suite::load(
         &folder,
         &paper,
@@ -107,10 +111,9 @@ pub fn run(args: ReproduceArgs, threads: Option<i32>) -> Result<()> {
     }
     std::fs::create_dir_all(&runs_dir)
         .with_context(|| format!("cannot create {}", runs_dir.display()))?;
+    let pending = prepare(&suite, &runs_dir, args.resume)?;
     let manifest = serde_json::to_vec_pretty(&suite.manifest(args.device))?;
     run_dir::write_atomic(&runs_dir.join("suite.json"), &manifest)?;
-
-    let pending = prepare(&suite, &runs_dir, args.resume)?;
     if args.executor == ExecutorKind::Slurm {
         return submit_to_slurm(&suite, &runs_dir, &pending, &args, threads);
     }
@@ -307,9 +310,23 @@ struct Executor<'a> {
     offline: bool,
 }
 
+/// Children still training; killed (and reaped) if the executor stops early on an error,
+/// so no run keeps writing after `fpt reproduce` has returned.
+struct Running<'a>(Vec<(&'a SuiteRun, Child)>);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        for (_, child) in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 impl Executor<'_> {
     /// Trains the pending runs, those a task-pretrained init depends on first; returns the
-    /// ids of runs that failed (their dependents are not started).
+    /// ids of runs that failed (runs depending on a failed or diverged source are not
+    /// started, and count as failed).
     fn run(&self, suite: &Suite, pending: &[String]) -> Result<Vec<String>> {
         let fpt = std::env::current_exe().context("cannot find the fpt binary")?;
         let mut queue: Vec<&SuiteRun> = suite
@@ -319,14 +336,19 @@ impl Executor<'_> {
             .collect();
         let total = queue.len();
         let bar = overall_bar(total as u64, self.jobs > 1);
-        let mut running: Vec<(&SuiteRun, Child)> = Vec::new();
+        // Lines above the bar, or plain lines on stderr when it is hidden.
+        let say = |line: String| bar.suspend(|| eprintln!("{line}"));
+        let mut running = Running(Vec::new());
         let mut failed: Vec<String> = Vec::new();
+        // Sources whose backbone must not be used: failed or diverged.
+        let mut unusable: Vec<String> = Vec::new();
         let mut done = 0;
-        while !queue.is_empty() || !running.is_empty() {
+        while !queue.is_empty() || !running.0.is_empty() {
             // Start what may start: a run whose source is still pending or running waits.
-            while running.len() < self.jobs {
+            while running.0.len() < self.jobs {
                 let waiting = |id: &String| {
-                    queue.iter().any(|r| &r.id == id) || running.iter().any(|(r, _)| &r.id == id)
+                    queue.iter().any(|r| &r.id == id)
+                        || running.0.iter().any(|(r, _)| &r.id == id)
                 };
                 let Some(i) = queue
                     .iter()
@@ -335,47 +357,54 @@ impl Executor<'_> {
                     break;
                 };
                 let run = queue.remove(i);
-                if let Some(source) = run.after.as_ref().filter(|a| failed.contains(a)) {
+                if let Some(source) = run.after.as_ref().filter(|a| unusable.contains(a)) {
                     failed.push(run.id.clone());
-                    bar.println(format!(
-                        "{}: not started, its source run {source} failed",
+                    unusable.push(run.id.clone());
+                    say(format!(
+                        "{}: not started, its source run {source} failed or diverged",
                         run.id
                     ));
                     continue;
                 }
-                running.push((run, self.spawn(&fpt, run)?));
+                running.0.push((run, self.spawn(&fpt, run)?));
             }
             std::thread::sleep(Duration::from_millis(200));
             let mut i = 0;
-            while i < running.len() {
-                let Some(status) = running[i].1.try_wait()? else {
+            while i < running.0.len() {
+                let Some(status) = running.0[i].1.try_wait()? else {
                     i += 1;
                     continue;
                 };
-                let (run, _) = running.remove(i);
+                let (run, _) = running.0.remove(i);
                 done += 1;
                 bar.inc(1);
                 let out = self.runs_dir.join(&run.id);
                 let result = run_dir::read_result(&out.join(run_dir::RESULT));
                 let line = match (status.success(), result) {
-                    (true, Ok(Some(r))) => format!(
-                        "test accuracy {:.1}%{} in {:.0}s",
-                        100.0 * r.test_accuracy,
-                        if r.diverged { " (diverged)" } else { "" },
-                        r.wall_seconds
-                    ),
+                    (true, Ok(Some(r))) => {
+                        if r.diverged {
+                            unusable.push(run.id.clone());
+                        }
+                        format!(
+                            "test accuracy {:.1}%{} in {:.0}s",
+                            100.0 * r.test_accuracy,
+                            if r.diverged { " (diverged)" } else { "" },
+                            r.wall_seconds
+                        )
+                    }
                     _ => {
                         failed.push(run.id.clone());
+                        unusable.push(run.id.clone());
                         match self.jobs > 1 {
                             true => format!(
                                 "FAILED ({status}); see {}",
-                                out.join("train.log").display()
+                                out.join(TRAIN_LOG).display()
                             ),
                             false => format!("FAILED ({status}); its log is above"),
                         }
                     }
                 };
-                bar.println(format!("[{done}/{total}] {}: {line}", run.id));
+                say(format!("[{done}/{total}] {}: {line}", run.id));
             }
         }
         bar.finish_and_clear();
@@ -398,9 +427,13 @@ impl Executor<'_> {
         if self.offline {
             command.arg("--offline");
         }
-        // One job shows its own progress bar; parallel jobs log to their run folders.
+        // One job shows its own progress bar; parallel jobs log to their run folders,
+        // appending, so a retried run keeps the log of the attempt before.
         if self.jobs > 1 {
-            let log = std::fs::File::create(out.join("train.log"))
+            let log = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(out.join(TRAIN_LOG))
                 .with_context(|| format!("cannot write {}", out.display()))?;
             command.stdout(log.try_clone()?).stderr(log);
         } else {
@@ -411,6 +444,9 @@ impl Executor<'_> {
             .with_context(|| format!("cannot start {}", fpt.display()))
     }
 }
+
+/// Where a run trained by a parallel job logs.
+const TRAIN_LOG: &str = "train.log";
 
 fn overall_bar(total: u64, visible: bool) -> ProgressBar {
     if !visible || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
