@@ -51,9 +51,10 @@ fn presets_map_full_sequences_and_name_every_parameter() {
     for name in PRESETS {
         let config = LstmConfig::preset(name).unwrap();
         let (vs, model) = build(config.clone());
-        let xs = randn(&[2, 5, 768]);
+        let width = config.hidden_size;
+        let xs = randn(&[2, 5, width]);
         let ys = model.forward(&xs, false);
-        assert_eq!(ys.size(), [2, 5, 768], "{name}");
+        assert_eq!(ys.size(), [2, 5, width], "{name}");
         assert!(all_finite(&ys), "{name}: non-finite outputs");
 
         let mut counted = 0;

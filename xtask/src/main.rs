@@ -89,11 +89,12 @@ fn test(args: &[OsString]) -> Result<ExitCode> {
         let a = a.to_string_lossy();
         a == "-p" || a == "--package" || a.starts_with("--package=")
     });
+    // Every test binary runs even after one fails, so one run shows every failure.
     cargo(
         if scoped {
-            &["test"]
+            &["test", "--no-fail-fast"]
         } else {
-            &["test", "--workspace"]
+            &["test", "--workspace", "--no-fail-fast"]
         },
         args,
     )
