@@ -7,9 +7,9 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::architecture::Architecture;
 use crate::experiment::{read_toml, select, Cell, ExperimentError, TableSpec};
 use crate::reference::PaperTable;
-use crate::architecture::Architecture;
 use crate::task::{EvalSplit, TaskSpec, TASK_NAMES};
 
 /// Training settings: a profile's defaults, overridden per task.

@@ -347,8 +347,7 @@ impl Executor<'_> {
             // Start what may start: a run whose source is still pending or running waits.
             while running.0.len() < self.jobs {
                 let waiting = |id: &String| {
-                    queue.iter().any(|r| &r.id == id)
-                        || running.0.iter().any(|(r, _)| &r.id == id)
+                    queue.iter().any(|r| &r.id == id) || running.0.iter().any(|(r, _)| &r.id == id)
                 };
                 let Some(i) = queue
                     .iter()
@@ -396,10 +395,9 @@ impl Executor<'_> {
                         failed.push(run.id.clone());
                         unusable.push(run.id.clone());
                         match self.jobs > 1 {
-                            true => format!(
-                                "FAILED ({status}); see {}",
-                                out.join(TRAIN_LOG).display()
-                            ),
+                            true => {
+                                format!("FAILED ({status}); see {}", out.join(TRAIN_LOG).display())
+                            }
                             false => format!("FAILED ({status}); its log is above"),
                         }
                     }
