@@ -5,6 +5,7 @@
 pub mod architecture;
 pub mod attention;
 pub mod backbone;
+pub mod bench;
 pub mod experiment;
 pub mod feature_cache;
 pub mod freeze;

@@ -20,7 +20,7 @@ use crate::run_dir::{
     EvalRecord, RunDir, RunDirError, RunResult, SlurmPlacement, Versions, CHECKPOINT,
 };
 use crate::spec::{RunSpec, SpecError};
-use crate::task::{Batch, DataContext, Splits, Task, TaskError};
+use crate::task::{Batch, DataContext, Splits, Task, TaskError, TaskShape};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
@@ -75,7 +75,8 @@ impl Window {
     }
 }
 
-fn loss_and_correct(logits: &Tensor, targets: &Tensor) -> (Tensor, f64) {
+/// Mean cross-entropy of `logits` against `targets`, and the count of correct predictions.
+pub fn loss_and_correct(logits: &Tensor, targets: &Tensor) -> (Tensor, f64) {
     let classes = *logits.size().last().expect("logits have a class dimension");
     let flat = logits.reshape([-1, classes]);
     let targets = targets.reshape([-1]);
@@ -87,6 +88,28 @@ fn loss_and_correct(logits: &Tensor, targets: &Tensor) -> (Tensor, f64) {
             .double_value(&[])
     });
     (loss, correct)
+}
+
+/// Forward and backward over `batch` in micro-batches of `micro` examples, `logits` giving
+/// each micro-batch's logits; every loss is scaled so the accumulated gradient is that of
+/// the whole batch's mean loss. Returns that loss and the count of correct predictions.
+pub fn accumulate_gradients(
+    batch: &Batch,
+    micro: i64,
+    logits: impl Fn(&Tensor) -> Tensor,
+) -> (f64, f64) {
+    let (mut loss_sum, mut correct_sum) = (0.0, 0.0);
+    let mut start = 0;
+    while start < batch.len() {
+        let part = batch.slice(start, micro);
+        let (loss, correct) = loss_and_correct(&logits(&part.inputs), &part.targets);
+        let scaled = loss * (micro as f64 / batch.len() as f64);
+        scaled.backward();
+        loss_sum += scaled.double_value(&[]);
+        correct_sum += correct;
+        start += micro;
+    }
+    (loss_sum, correct_sum)
 }
 
 /// Loss and accuracy of `model` on `data`, in eval mode.
@@ -219,7 +242,8 @@ fn restore_checkpoint(
     })
 }
 
-fn check_device(spec: &RunSpec) -> Result<(), TrainError> {
+/// Fails when the spec asks for a CUDA device this libtorch cannot see.
+pub fn check_device(spec: &RunSpec) -> Result<(), TrainError> {
     if spec.device.0.is_cuda() && !tch::Cuda::is_available() {
         return Err(TrainError::NoCuda {
             device: spec.device.to_string(),
@@ -228,12 +252,15 @@ fn check_device(spec: &RunSpec) -> Result<(), TrainError> {
     Ok(())
 }
 
-/// The run's model as it starts: `manual_seed(seed)`, then the init the spec names.
-fn build_model(spec: &RunSpec, task: &Task, data: &DataContext) -> Result<FptModel, TrainError> {
+/// The run's model for a task of `shape` as it starts: `manual_seed(seed)`, then the init
+/// the spec names (a checkpoint is fetched when missing, unless `offline`).
+pub fn build_model(
+    spec: &RunSpec,
+    shape: TaskShape,
+    offline: bool,
+) -> Result<FptModel, TrainError> {
     let weights = match spec.init {
-        InitKind::Pretrained | InitKind::Stats => {
-            Some(spec.model.pretrained_weights(data.offline)?)
-        }
+        InitKind::Pretrained | InitKind::Stats => Some(spec.model.pretrained_weights(offline)?),
         InitKind::Random | InitKind::Run(_) => None,
     };
     tch::manual_seed(spec.seed as i64);
@@ -243,7 +270,7 @@ fn build_model(spec: &RunSpec, task: &Task, data: &DataContext) -> Result<FptMod
         init: &spec.init,
         weights: weights.as_deref(),
         freeze: &spec.freeze,
-        shape: task.shape(),
+        shape,
         input_dropout: spec.input_dropout,
         orthogonal_gain: spec.orthogonal_gain,
         device: spec.device.0,
@@ -262,7 +289,7 @@ pub fn trained_model(
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     check_device(spec)?;
     let task = spec.task.build(data, Splits::only(spec.eval_split))?;
-    let model = build_model(spec, &task, data)?;
+    let model = build_model(spec, task.shape(), data.offline)?;
     let path = dir.file(CHECKPOINT);
     let bad = |reason: String| TrainError::Checkpoint {
         path: path.display().to_string(),
@@ -303,7 +330,7 @@ pub fn train(
     )?;
     let device = spec.device.0;
     check_device(spec)?;
-    let model = build_model(spec, &task, data)?;
+    let model = build_model(spec, task.shape(), data.offline)?;
     let mut adam = Adam::new(spec.optimizer, model.trainable());
     let (held_out, mut eval_split) = task.eval_set(spec.eval_examples);
     let held_out = held_out.to_device(device);
@@ -372,20 +399,10 @@ pub fn train(
         tch::manual_seed(step_seed(spec.seed, state.step));
         adam.zero_grad();
         let batch = inputs.batch(spec.seed, state.step, spec.batch_size, device);
-        let mut step_loss = 0.0;
-        let mut start = 0;
-        while start < batch.len() {
-            let part = batch.slice(start, micro);
-            let (loss, correct) =
-                loss_and_correct(&inputs.logits(&model, &part.inputs, dropout), &part.targets);
-            // Scale so the accumulated gradient is that of the whole batch's mean loss.
-            let scaled = loss * (micro as f64 / batch.len() as f64);
-            scaled.backward();
-            step_loss += scaled.double_value(&[]);
-            state.window.correct += correct;
-            state.window.predictions += part.targets.numel() as f64;
-            start += micro;
-        }
+        let (step_loss, correct) =
+            accumulate_gradients(&batch, micro, |x| inputs.logits(&model, x, dropout));
+        state.window.correct += correct;
+        state.window.predictions += batch.targets.numel() as f64;
         let grad_norm = adam.clip_grad_norm(spec.clip_grad_norm);
         if !step_loss.is_finite() || !grad_norm.is_finite() {
             tracing::warn!(

@@ -182,3 +182,52 @@ fn create_venv(venv: &Path) -> Result<()> {
     );
     Ok(())
 }
+
+/// The Python of the venv that holds this libtorch: the first folder above it with a
+/// pyvenv.cfg.
+pub fn venv_python(torch: &Libtorch) -> Result<PathBuf> {
+    torch
+        .root
+        .ancestors()
+        .find(|dir| dir.join("pyvenv.cfg").is_file())
+        .map(|venv| venv.join("bin").join("python"))
+        .filter(|python| python.exists())
+        .with_context(|| {
+            format!(
+                "LIBTORCH={} is not inside a Python venv, and the reference side needs that \
+                 venv's torch: unset LIBTORCH to let xtask create one under $FPT_HOME",
+                torch.root.display()
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn venv_python_is_found_above_the_torch_folder() {
+        let venv = scratch_dir();
+        let torch = venv.join("lib/python3.11/site-packages/torch");
+        std::fs::create_dir_all(&torch).unwrap();
+        std::fs::create_dir_all(venv.join("bin")).unwrap();
+        std::fs::write(venv.join("pyvenv.cfg"), "home = /usr/bin\n").unwrap();
+        std::fs::write(venv.join("bin/python"), "").unwrap();
+        let found = venv_python(&Libtorch {
+            root: torch.clone(),
+        })
+        .unwrap();
+        assert_eq!(found, venv.join("bin/python"));
+        std::fs::remove_file(venv.join("pyvenv.cfg")).unwrap();
+        assert!(venv_python(&Libtorch { root: torch }).is_err());
+        std::fs::remove_dir_all(&venv).unwrap();
+    }
+
+    /// A fresh folder under the system temp dir (xtask has no tempfile dependency).
+    fn scratch_dir() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("xtask-libtorch-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+}

@@ -4,12 +4,15 @@
 //! drives cargo and the `fpt` binary with `LIBTORCH` set, so nobody has to install or
 //! export anything by hand.
 
+mod bench;
+mod gpu_bundle;
 mod libtorch;
 
 use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, ensure, Context, Result};
 
 const USAGE: &str = "\
 cargo xtask <verb> [args...]
@@ -23,6 +26,11 @@ verbs:
                      setup, build `fpt` in release mode, then `fpt reproduce [args...]`
                      (default: the quick profile); prints where the report is
   fpt [args...]      setup, then run the release `fpt` binary with any arguments
+  bench [--compare-reference] [...]
+                     criterion benchmarks; with --compare-reference, step times against the
+                     reference PyTorch recipe (`cargo xtask bench --help`)
+  gpu-bundle [--out DIR] [--with-weights]
+                     the release `fpt` with run and smoke scripts for a CUDA machine
 
 environment:
   LIBTORCH           an existing libtorch 2.11.0 (a folder with lib/ and include/); skips the venv
@@ -42,6 +50,8 @@ fn main() -> ExitCode {
         Some("test") => test(&rest),
         Some("reproduce") => reproduce(&rest),
         Some("fpt") => run_fpt(&rest),
+        Some("bench") => bench::run(&rest),
+        Some("gpu-bundle") => gpu_bundle::run(&rest),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             return if verb.is_none() {
@@ -131,4 +141,39 @@ fn reproduce(args: &[OsString]) -> Result<ExitCode> {
         bail!("fpt reproduce failed; its messages above say why (rerun with --resume to continue)");
     }
     Ok(code)
+}
+
+/// The workspace folder (xtask's parent).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives inside the workspace")
+        .to_path_buf()
+}
+
+/// Where cargo puts build outputs: `$CARGO_TARGET_DIR`, else the workspace's target/.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
+}
+
+/// Builds the release `fpt` binary and returns its path.
+pub fn build_release_fpt() -> Result<PathBuf> {
+    let code = crate::cargo(
+        &["build", "--release", "-p", "harness", "--bin", "fpt"],
+        &[],
+    )?;
+    ensure!(
+        code == ExitCode::SUCCESS,
+        "building the release fpt failed; cargo's messages above say why"
+    );
+    Ok(target_dir().join("release").join("fpt"))
+}
+
+/// Whether the arguments (before any `--`) ask for help.
+pub fn wants_help(args: &[OsString]) -> bool {
+    args.iter()
+        .take_while(|a| *a != "--")
+        .any(|a| a == "-h" || a == "--help")
 }

@@ -1,5 +1,6 @@
 //! Argument parsing and the commands. Exit codes: 0 ok, 1 a run failed, 2 bad usage or input.
 
+mod bench;
 mod data;
 mod models;
 mod report;
@@ -66,6 +67,9 @@ enum Command {
     /// Inspect models.
     #[command(subcommand)]
     Inspect(InspectCommand),
+    /// Benchmarks: training-step timings on synthetic inputs of a task's shape.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -254,6 +258,7 @@ pub fn main() -> ExitCode {
         Command::Train(args) => train_command(*args),
         Command::Reproduce(args) => reproduce::run(args, cli.threads),
         Command::Status(args) => status::run(args),
+        Command::Bench(command) => bench::run(command),
         Command::Report(args) => report::run(args),
         Command::Data(command) => data::run(command),
         Command::Models(command) => models::run(command),

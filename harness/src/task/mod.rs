@@ -276,6 +276,19 @@ impl TaskSpec {
         Ok(())
     }
 
+    /// The shape of the model this task needs, known without loading or generating data.
+    pub fn shape(&self) -> Result<TaskShape, TaskError> {
+        Ok(match *self {
+            TaskSpec::BitMemory { n, patterns, patch } => {
+                bits::BitTask::Memory(BitMemory::new(n, patterns, patch)?).shape()
+            }
+            TaskSpec::BitXor { n, patterns, patch } => {
+                bits::BitTask::Xor(BitXor::new(n, patterns, patch)?).shape()
+            }
+            _ => sources::shape(self).expect("every other task is labelled"),
+        })
+    }
+
     /// Loads (fetching if needed) or generates the task's data, with the splits asked for.
     pub fn build(&self, data: &DataContext, splits: Splits) -> Result<Task, TaskError> {
         Ok(match *self {

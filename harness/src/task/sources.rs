@@ -320,13 +320,7 @@ pub fn load(
                     })
                     .collect()
             };
-            let shape = TaskShape::classification(
-                InputKind::Tokens {
-                    vocab: tape::VOCAB_SIZE as i64,
-                },
-                tape::MAX_TOKENS as i64,
-                tape::FOLD_CLASSES as i64,
-            );
+            let shape = token_shape(tape::VOCAB_SIZE, tape::MAX_TOKENS, tape::FOLD_CLASSES);
             let mut labelled = LabelledTask::new(
                 shape,
                 Examples::tokens(&pad(train.sequences), &train.labels),
@@ -346,6 +340,47 @@ pub fn load(
             reason: "a generated task has no data files".into(),
         }),
     }
+}
+
+/// The model shape of a labelled task, known without loading its data; `None` for the
+/// generated bit tasks.
+pub(super) fn shape(spec: &TaskSpec) -> Option<TaskShape> {
+    Some(match *spec {
+        TaskSpec::Mnist { .. } => image_shape(PatchLayout::Mnist),
+        TaskSpec::Cifar10 { .. } => image_shape(PatchLayout::Cifar10),
+        TaskSpec::Cifar10Lra { .. } => image_shape(PatchLayout::Cifar10Lra),
+        TaskSpec::Listops {
+            tokens, max_tokens, ..
+        } => {
+            let tokenizer = tokens.tokenizer();
+            token_shape(
+                tokenizer.vocab_size(),
+                max_tokens.unwrap_or(tokenizer.max_len()),
+                10,
+            )
+        }
+        TaskSpec::RemoteHomology => {
+            token_shape(tape::VOCAB_SIZE, tape::MAX_TOKENS, tape::FOLD_CLASSES)
+        }
+        TaskSpec::BitMemory { .. } | TaskSpec::BitXor { .. } => return None,
+    })
+}
+
+/// Ten-way classification of images cut into tokens by `layout`.
+fn image_shape(layout: PatchLayout) -> TaskShape {
+    let (tokens, dim) = layout.token_shape();
+    TaskShape::classification(InputKind::Features { dim: dim as i64 }, tokens as i64, 10)
+}
+
+/// Classification of `len` token ids below `vocab` into `classes`.
+fn token_shape(vocab: usize, len: usize, classes: usize) -> TaskShape {
+    TaskShape::classification(
+        InputKind::Tokens {
+            vocab: vocab as i64,
+        },
+        len as i64,
+        classes as i64,
+    )
 }
 
 /// An image task; `precompute` turns the splits into tensors once (no augmentation).
@@ -373,9 +408,7 @@ fn images(
             });
         }
     }
-    let (tokens, dim) = layout.token_shape();
-    let shape =
-        TaskShape::classification(InputKind::Features { dim: dim as i64 }, tokens as i64, 10);
+    let shape = image_shape(layout);
     let examples = |set: ImageSet, augment: Option<Augmentation>| {
         if precompute && augment.is_none() {
             let all: Vec<usize> = (0..set.count).collect();
@@ -455,13 +488,7 @@ fn listops_task(
         }
         Ok(Examples::tokens(&seqs, &labels))
     };
-    let shape = TaskShape::classification(
-        InputKind::Tokens {
-            vocab: tokenizer.vocab_size() as i64,
-        },
-        max_tokens as i64,
-        10,
-    );
+    let shape = token_shape(tokenizer.vocab_size(), max_tokens, 10);
     let labelled = LabelledTask::new(shape, encode(train)?, encode(eval)?, name);
     Ok(match validation {
         Some(v) => labelled.with_validation(encode(v)?, "ListOps validation split".into()),

@@ -1,0 +1,189 @@
+//! `cargo xtask bench`: the criterion benchmarks, and with `--compare-reference` the
+//! side-by-side step times against the reference PyTorch recipe
+//! (tools/reference/compare.py, which runs tools/reference/step_time.py and `fpt bench step`).
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use anyhow::{bail, ensure, Context, Result};
+
+use crate::libtorch::{self, venv_python};
+use crate::{build_release_fpt, target_dir, wants_help, workspace_root};
+
+/// The transformers release the reference side is pinned to.
+const TRANSFORMERS: &str = "transformers==4.57.*";
+
+const USAGE: &str = "\
+cargo xtask bench [--compare-reference] [--no-criterion] [--threads N] [--rounds N]
+                  [--out DIR] [-- criterion args...]
+
+  (default)            `cargo bench -p harness` (its criterion targets): FPT steps on the MNIST, CIFAR-10 and ListOps
+                       shapes (gpt2, minilm-l6), backbone forward, data parsing and hashing
+  --compare-reference  then time the reference PyTorch recipe (HF transformers, installed into
+                       the torch venv when missing) against `fpt bench step` on the same shapes
+                       and threads, and print the ratio table (written to DIR, default
+                       target/bench/)
+  --no-criterion       skip the criterion benchmarks
+  --threads N          threads for both sides of the comparison (default: all cores)
+  --rounds N           alternations of reference and ours per configuration (default 2)
+";
+
+struct Options {
+    compare: bool,
+    criterion: bool,
+    threads: usize,
+    rounds: usize,
+    out: Option<PathBuf>,
+    criterion_args: Vec<OsString>,
+}
+
+fn parse(args: &[OsString]) -> Result<Options> {
+    let mut options = Options {
+        compare: false,
+        criterion: true,
+        threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        rounds: 2,
+        out: None,
+        criterion_args: Vec::new(),
+    };
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| {
+            args.next()
+                .and_then(|v| v.to_str())
+                .with_context(|| format!("{name} needs a value\n\n{USAGE}"))
+        };
+        match arg.to_str().unwrap_or_default() {
+            "--compare-reference" => options.compare = true,
+            "--no-criterion" => options.criterion = false,
+            "--threads" => options.threads = positive(value("--threads")?, "--threads")?,
+            "--rounds" => options.rounds = positive(value("--rounds")?, "--rounds")?,
+            "--out" => options.out = Some(value("--out")?.into()),
+            "--" => {
+                options.criterion_args = args.cloned().collect();
+                break;
+            }
+            other => bail!("unknown bench option '{other}'\n\n{USAGE}"),
+        }
+    }
+    Ok(options)
+}
+
+fn positive(text: &str, name: &str) -> Result<usize> {
+    match text.parse() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => bail!("{name} takes a whole number of at least 1, got '{text}'"),
+    }
+}
+
+pub fn run(args: &[OsString]) -> Result<ExitCode> {
+    if wants_help(args) {
+        print!("{USAGE}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let options = parse(args)?;
+    if options.criterion {
+        let mut extra: Vec<OsString> = vec!["--".into()];
+        extra.extend(options.criterion_args.iter().cloned());
+        // Only the criterion targets: a bare `cargo bench` would also build every test
+        // target in release mode.
+        let code = crate::cargo(
+            &[
+                "bench", "-p", "harness", "--bench", "fpt_step", "--bench", "data",
+            ],
+            &extra,
+        )?;
+        if code != ExitCode::SUCCESS || !options.compare {
+            return Ok(code);
+        }
+    }
+    if options.compare {
+        compare_reference(&options)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn compare_reference(options: &Options) -> Result<()> {
+    let torch = libtorch::ensure()?;
+    let python = venv_python(&torch)?;
+    ensure_transformers(&python)?;
+    let fpt = build_release_fpt()?;
+    let out = options
+        .out
+        .clone()
+        .unwrap_or_else(|| target_dir().join("bench"));
+    let script = workspace_root().join("tools/reference/compare.py");
+    let status = Command::new(&python)
+        .arg(&script)
+        .arg("--fpt")
+        .arg(&fpt)
+        .args(["--threads", &options.threads.to_string()])
+        .args(["--rounds", &options.rounds.to_string()])
+        .arg("--out")
+        .arg(&out)
+        .status()
+        .with_context(|| format!("cannot run {}", python.display()))?;
+    ensure!(
+        status.success(),
+        "{} failed ({status}); its messages above say why",
+        script.display()
+    );
+    Ok(())
+}
+
+fn python_can_import(python: &Path, module: &str) -> bool {
+    Command::new(python)
+        .args(["-c", &format!("import {module}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn ensure_transformers(python: &Path) -> Result<()> {
+    if python_can_import(python, "transformers") {
+        return Ok(());
+    }
+    eprintln!("xtask: installing {TRANSFORMERS} into the torch venv for the reference side");
+    let status = Command::new(python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            TRANSFORMERS,
+        ])
+        .status()
+        .context("cannot run pip in the torch venv")?;
+    ensure!(
+        status.success() && python_can_import(python, "transformers"),
+        "`pip install {TRANSFORMERS}` failed ({status}); see pip's messages above"
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(args: &[&str]) -> Vec<OsString> {
+        args.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn options_parse_and_reject_bad_values() {
+        let o = parse(&os(&[
+            "--compare-reference",
+            "--threads",
+            "3",
+            "--",
+            "gpt2",
+        ]))
+        .unwrap();
+        assert!(o.compare && o.criterion);
+        assert_eq!((o.threads, o.rounds), (3, 2));
+        assert_eq!(o.criterion_args, os(&["gpt2"]));
+        assert!(parse(&os(&["--threads", "0"])).is_err());
+        assert!(parse(&os(&["--rounds"])).is_err());
+        assert!(parse(&os(&["--fast"])).is_err());
+    }
+}
