@@ -10,7 +10,6 @@ use tch::Kind;
 
 use crate::backbone::layers::record_attention;
 use crate::run_dir::{self, RunDir, RunDirError};
-use crate::spec::RunSpec;
 use crate::task::DataContext;
 use crate::train::{self, TrainError};
 
@@ -52,17 +51,13 @@ pub fn dump(
     example: usize,
     data: &DataContext,
 ) -> Result<AttentionMaps, AttentionError> {
-    let spec_path = dir.join(run_dir::SPEC);
-    let text = std::fs::read_to_string(&spec_path)
-        .map_err(|_| AttentionError::NoRun(dir.display().to_string()))?;
-    let spec: RunSpec = toml::from_str(&text).map_err(|e| RunDirError::Malformed {
-        path: spec_path.display().to_string(),
-        reason: e.to_string(),
-    })?;
+    if !dir.join(run_dir::SPEC).is_file() {
+        return Err(AttentionError::NoRun(dir.display().to_string()));
+    }
     if !dir.join(run_dir::CHECKPOINT).is_file() {
         return Err(AttentionError::NotTrained(dir.display().to_string()));
     }
-    let run = RunDir::prepare(dir, &spec, true)?;
+    let (run, spec) = RunDir::open(dir)?;
     let (model, task) = train::trained_model(&spec, &run, data)?;
     let (set, _) = task.eval_set(Some(example + 1));
     let available = set.len() as usize;

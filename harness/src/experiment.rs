@@ -183,8 +183,10 @@ impl TableSpec {
             }
             Ok(())
         };
+        for (rows, columns) in self.selections() {
+            check_names(rows, columns)?;
+        }
         for g in &self.cells {
-            check_names(&g.rows, &g.columns)?;
             for (row, column) in select(paper, &g.rows, &g.columns) {
                 if g.task_of((&row, &column)).is_none() {
                     return Err(format!(
@@ -225,7 +227,6 @@ impl TableSpec {
             }
         }
         for g in &self.derived {
-            check_names(&g.rows, &g.columns)?;
             for p in [&g.numerator, &g.denominator] {
                 check_names(
                     &p.row.clone().map(|r| vec![r]),
@@ -233,30 +234,24 @@ impl TableSpec {
                 )?;
             }
         }
-        for g in &self.fixed {
-            check_names(&g.rows, &g.columns)?;
-        }
-        for g in &self.unsupported {
-            check_names(&g.rows, &g.columns)?;
-        }
         Ok(())
+    }
+
+    /// The rows and columns every group of the spec selects, whatever its kind.
+    fn selections(&self) -> impl Iterator<Item = (&Option<Vec<String>>, &Option<Vec<String>>)> {
+        let cells = self.cells.iter().map(|g| (&g.rows, &g.columns));
+        let derived = self.derived.iter().map(|g| (&g.rows, &g.columns));
+        let fixed = self.fixed.iter().map(|g| (&g.rows, &g.columns));
+        let unsupported = self.unsupported.iter().map(|g| (&g.rows, &g.columns));
+        cells.chain(derived).chain(fixed).chain(unsupported)
     }
 
     /// Cells of `paper` that no group of this spec mentions.
     pub fn uncovered(&self, paper: &PaperTable) -> Vec<Cell> {
-        let mut covered: Vec<Cell> = Vec::new();
-        for g in &self.cells {
-            covered.extend(select(paper, &g.rows, &g.columns));
-        }
-        for g in &self.derived {
-            covered.extend(select(paper, &g.rows, &g.columns));
-        }
-        for g in &self.fixed {
-            covered.extend(select(paper, &g.rows, &g.columns));
-        }
-        for g in &self.unsupported {
-            covered.extend(select(paper, &g.rows, &g.columns));
-        }
+        let covered: Vec<Cell> = self
+            .selections()
+            .flat_map(|(rows, columns)| select(paper, rows, columns))
+            .collect();
         select(paper, &None, &None)
             .into_iter()
             .filter(|c| !covered.contains(c))

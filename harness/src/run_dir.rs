@@ -213,6 +213,21 @@ impl RunDir {
         Ok(dir)
     }
 
+    /// Opens an existing run without writing to it: its folder and the spec its spec.toml
+    /// holds (for reading its progress, or rebuilding its model).
+    pub fn open(path: &Path) -> Result<(Self, RunSpec), RunDirError> {
+        let spec_path = path.join(SPEC);
+        let text = fs::read_to_string(&spec_path).map_err(io_err(&spec_path))?;
+        let spec = toml::from_str(&text).map_err(|e| RunDirError::Malformed {
+            path: spec_path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        let dir = Self {
+            path: path.to_path_buf(),
+        };
+        Ok((dir, spec))
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

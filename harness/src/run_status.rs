@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 
 use crate::run_dir::{self, RunDir, RunDirError, CHECKPOINT, RESULT, SPEC};
 use crate::slurm::{JobPhase, Slurm, SlurmError, SlurmRecord, TaskKey, TaskState};
-use crate::spec::RunSpec;
 
 /// How many lines of a failed task's stderr a status shows.
 const ERROR_TAIL_LINES: usize = 5;
@@ -19,8 +18,6 @@ pub enum RunStatusError {
         dir: PathBuf,
         source: std::io::Error,
     },
-    #[error("{} is not a valid run spec: {reason}", path.display())]
-    Spec { path: PathBuf, reason: String },
     #[error(transparent)]
     RunDir(#[from] RunDirError),
     #[error(transparent)]
@@ -214,7 +211,7 @@ fn statuses_from(
 
 /// The status the run's own files tell: done, diverged, interrupted or pending.
 fn from_files(dir: &Path) -> Result<RunStatus, RunStatusError> {
-    let spec = read_spec(dir)?;
+    let (run, spec) = RunDir::open(dir)?;
     let mut status = RunStatus {
         dir: dir.to_path_buf(),
         state: RunState::Pending,
@@ -234,8 +231,6 @@ fn from_files(dir: &Path) -> Result<RunStatus, RunStatusError> {
         status.step = Some(result.steps);
         status.accuracy = Some(result.test_accuracy);
     } else {
-        // The spec was read from this very directory, so this opens it and writes nothing.
-        let run = RunDir::prepare(dir, &spec, true)?;
         status.step = run.read_metrics()?.last().map(|r| r.step);
         if status.step.is_some() || dir.join(CHECKPOINT).exists() {
             status.state = RunState::Interrupted;
@@ -284,18 +279,6 @@ fn slurm_state(asked: bool, task: Option<&TaskState>) -> RunState {
         JobPhase::TimedOut => RunState::Timeout,
         JobPhase::NodeFailed => RunState::NodeFail,
     }
-}
-
-fn read_spec(dir: &Path) -> Result<RunSpec, RunStatusError> {
-    let path = dir.join(SPEC);
-    let text = std::fs::read_to_string(&path).map_err(|e| RunDirError::Io {
-        path: path.display().to_string(),
-        source: e,
-    })?;
-    toml::from_str(&text).map_err(|e| RunStatusError::Spec {
-        path,
-        reason: e.to_string(),
-    })
 }
 
 /// The last `n` non-empty lines of `logs` read one after the other (from the end of each, as

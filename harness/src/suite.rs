@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::architecture::Architecture;
-use crate::experiment::{self, select, CellGroup, ExperimentError, InitSpec, Metric, TableSpec};
+use crate::experiment::{
+    self, select, Cell, CellGroup, ExperimentError, InitSpec, Metric, TableSpec,
+};
 use crate::machine::Machine;
 use crate::model::{InitKind, ModelSource};
 use crate::optim::AdamConfig;
@@ -190,14 +192,27 @@ impl Expander<'_> {
         self.profile.includes(table, (row, column))
     }
 
+    /// The cells of `table` that `rows` x `columns` select, this profile includes, and no
+    /// earlier group has placed; marks them placed (the first group naming a cell wins).
+    fn claim(
+        &self,
+        table: &PaperTable,
+        placed: &mut Vec<Cell>,
+        rows: &Option<Vec<String>>,
+        columns: &Option<Vec<String>>,
+    ) -> Vec<Cell> {
+        let claimed: Vec<Cell> = select(table, rows, columns)
+            .into_iter()
+            .filter(|cell| self.included(table, cell) && !placed.contains(cell))
+            .collect();
+        placed.extend(claimed.iter().cloned());
+        claimed
+    }
+
     fn table(&mut self, spec: &TableSpec, table: &PaperTable) -> Result<(), String> {
-        let mut placed: Vec<(String, String)> = Vec::new();
+        let mut placed: Vec<Cell> = Vec::new();
         for group in &spec.cells {
-            for cell in select(table, &group.rows, &group.columns) {
-                if !self.included(table, &cell) || placed.contains(&cell) {
-                    continue;
-                }
-                placed.push(cell.clone());
+            for cell in self.claim(table, &mut placed, &group.rows, &group.columns) {
                 let task = group
                     .task_of((&cell.0, &cell.1))
                     .expect("table specs are checked to name a task for every cell");
@@ -214,11 +229,7 @@ impl Expander<'_> {
             }
         }
         for group in &spec.derived {
-            for cell in select(table, &group.rows, &group.columns) {
-                if !self.included(table, &cell) || placed.contains(&cell) {
-                    continue;
-                }
-                placed.push(cell.clone());
+            for cell in self.claim(table, &mut placed, &group.rows, &group.columns) {
                 let point = |p: &experiment::CellPointer| CellRef {
                     table: table.id.clone(),
                     row: p.row.clone().unwrap_or_else(|| cell.0.clone()),
@@ -246,11 +257,7 @@ impl Expander<'_> {
             }
         }
         for group in &spec.fixed {
-            for cell in select(table, &group.rows, &group.columns) {
-                if !self.included(table, &cell) || placed.contains(&cell) {
-                    continue;
-                }
-                placed.push(cell.clone());
+            for cell in self.claim(table, &mut placed, &group.rows, &group.columns) {
                 let cell = cell_ref(table, &cell);
                 match self.profile.stand_in(&group.layers_of) {
                     Ok(model) => {
@@ -268,11 +275,7 @@ impl Expander<'_> {
             }
         }
         for group in &spec.unsupported {
-            for cell in select(table, &group.rows, &group.columns) {
-                if !self.included(table, &cell) || placed.contains(&cell) {
-                    continue;
-                }
-                placed.push(cell.clone());
+            for cell in self.claim(table, &mut placed, &group.rows, &group.columns) {
                 self.unsupported.push(SkippedCell {
                     cell: cell_ref(table, &cell),
                     reason: group.reason.clone(),
