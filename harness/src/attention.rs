@@ -65,7 +65,7 @@ pub fn dump(
         return Err(AttentionError::Example { example, available });
     }
     let one = set.slice(example as i64, 1).to_device(spec.device.0);
-    let (_, maps) = record_attention(|| tch::no_grad(|| model.forward(&one.inputs, false)));
+    let (_, maps) = record_attention(|| tch::no_grad(|| model.hidden_states(&one.inputs, false)));
     if maps.is_empty() {
         return Err(AttentionError::NoAttention {
             model: spec.model.label(),

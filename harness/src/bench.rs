@@ -126,15 +126,19 @@ impl TrainedShares {
 }
 
 /// Matmul FLOPs of one training step (forward and backward; a multiply-add counts 2) on
-/// `examples` examples. Per token, with H hidden, F feed-forward width, T tokens, L blocks,
-/// D input features, C outputs per head token:
-/// - forward: L (2(4H² + 2HF) + 4TH) for the projections (q, k, v, out; two feed-forward)
-///   and attention (scores and mixing, counted in full even where causal), plus 2DH for a
-///   Linear input layer; 2HC per head token for the output layer;
-/// - backward, when anything before the head trains: L (2(4H² + 2HF) + 8TH) for the input
-///   gradients, plus 2(4H²·a + 2HF·f) L for the weight gradients of the trained shares
-///   a (attention) and f (feed-forward), plus 2DH for a trained input layer; the output
-///   layer's weight (and input) gradients 2HC (each) per head token.
+/// `examples` examples, with H hidden, F feed-forward width, T tokens, L blocks, D input
+/// features, C outputs per head token. Keys and values are computed for every token of
+/// every block; queries, attention, its output projection and the feed-forward for every
+/// token of the first L - 1 blocks and only the head tokens of the last (see
+/// `Backbone::forward_last`). Per token:
+/// - forward: 4H² for keys and values; 4H² + 4HF + 4TH per query token (query and output
+///   projections, two feed-forward layers, attention scores and mixing counted in full even
+///   where causal); 2DH for a Linear input layer; 2HC per head token for the output layer;
+/// - backward, when anything before the head trains: the input gradients of the same
+///   (4H² for keys and values, 4H² + 4HF + 8TH per query token), plus the weight gradients
+///   of the trained shares a (attention) and f (feed-forward): 4H²·a for keys and values,
+///   4H²·a + 4HF·f per query token; 2DH for a trained input layer; the output layer's
+///   weight (and input) gradients 2HC (each) per head token.
 ///
 /// Element-wise work (LayerNorm, GELU, softmax, dropout, Adam) is not counted.
 pub fn step_flops(
@@ -149,27 +153,28 @@ pub fn step_flops(
         ffn,
     } = dims;
     let t = shape.seq_len as f64;
-    let tokens = examples as f64 * t;
-    let projections = 2.0 * (4.0 * hidden * hidden + 2.0 * hidden * ffn);
-    let attention = 4.0 * t * hidden;
+    let n = examples as f64;
+    let tokens = n * t;
+    // Token rows through key/value projections, and through everything else.
+    let kv_rows = tokens * layers;
+    let query_rows = n * ((layers - 1.0) * t + shape.head_tokens as f64);
+    let (h2, hf) = (hidden * hidden, hidden * ffn);
     let input = match shape.input {
         InputKind::Features { dim } => 2.0 * dim as f64 * hidden,
         InputKind::Tokens { .. } => 0.0,
     };
-    let head = examples as f64
-        * shape.head_tokens as f64
-        * 2.0
-        * hidden
-        * shape.outputs_per_token() as f64;
-    let forward = tokens * (layers * (projections + attention) + input) + head;
+    let head = n * shape.head_tokens as f64 * 2.0 * hidden * shape.outputs_per_token() as f64;
+    let forward = kv_rows * 4.0 * h2
+        + query_rows * (4.0 * h2 + 4.0 * hf + 4.0 * t * hidden)
+        + tokens * input
+        + head;
     let mut backward = head * trained.output;
     if trained.backbone_backward {
-        let weight_grads = 2.0
-            * (4.0 * hidden * hidden * trained.attention
-                + 2.0 * hidden * ffn * trained.feed_forward);
+        let (a, f) = (trained.attention, trained.feed_forward);
         backward += head
-            + tokens
-                * (layers * (projections + 2.0 * attention + weight_grads) + input * trained.input);
+            + kv_rows * (4.0 * h2 + 4.0 * h2 * a)
+            + query_rows * (4.0 * h2 + 4.0 * hf + 8.0 * t * hidden + 4.0 * h2 * a + 4.0 * hf * f)
+            + tokens * input * trained.input;
     }
     forward + backward
 }
@@ -227,16 +232,18 @@ impl StepRig {
         self.flops_per_step
     }
 
-    /// One whole training step: [`Self::accumulate_gradients`] then [`Self::update`].
+    /// One whole training step: [`Self::accumulate_gradients`] then [`Self::update`];
+    /// returns the loss (waiting for the device).
     pub fn step(&mut self) -> f64 {
         let loss = self.accumulate_gradients();
         self.update();
-        loss
+        loss.double_value(&[])
     }
 
     /// Zeroes the gradients, then runs forward and backward over the batch in
-    /// micro-batches as a run does ([`train::accumulate_gradients`]); returns the loss.
-    pub fn accumulate_gradients(&mut self) -> f64 {
+    /// micro-batches as a run does ([`train::accumulate_gradients`]); returns the loss, on
+    /// the device.
+    pub fn accumulate_gradients(&mut self) -> Tensor {
         self.adam.zero_grad();
         let (model, dropout) = (&self.model, self.dropout);
         train::accumulate_gradients(&self.batch, self.micro, |x| model.forward(x, dropout)).0
@@ -244,7 +251,7 @@ impl StepRig {
 
     /// Gradient-norm clipping and the Adam update on the accumulated gradients.
     pub fn update(&mut self) {
-        self.adam.clip_grad_norm(self.clip);
+        let _ = self.adam.clip_grad_norm(self.clip);
         self.adam.step();
     }
 
@@ -301,6 +308,8 @@ pub struct StepBench {
     pub spec: RunSpec,
     pub warmup: usize,
     pub steps: usize,
+    /// Also time a step's phases (training forward, eval forward) in passes of their own.
+    pub phases: bool,
     /// Never fetch a checkpoint.
     pub offline: bool,
 }
@@ -312,6 +321,8 @@ pub struct StepReport {
     pub task: String,
     pub init: String,
     pub freeze: String,
+    /// fp32, or bf16 frozen matrices.
+    pub frozen_precision: String,
     pub device: String,
     pub threads: i32,
     pub batch_size: usize,
@@ -322,22 +333,30 @@ pub struct StepReport {
     pub median_step_s: f64,
     pub min_step_s: f64,
     pub tokens_per_s: f64,
-    /// The batch forward in eval mode without gradients.
-    pub forward_s: f64,
-    /// Training-mode forward of every micro-batch, with the autograd graph built.
-    pub forward_train_s: f64,
     /// Forward and backward of every micro-batch (a step without the update).
     pub gradients_s: f64,
-    /// `gradients_s - forward_train_s`.
-    pub backward_s: f64,
     /// Clipping and Adam.
     pub optimizer_s: f64,
+    /// Absent when [`StepBench::phases`] is off.
+    #[serde(flatten)]
+    pub phases: Option<Phases>,
     /// Matmul FLOPs of a step by [`step_flops`]; absent for non-transformer backbones.
     pub flops_per_step: Option<f64>,
     pub gflops_per_s: Option<f64>,
     pub trainable_params: i64,
     pub total_params: i64,
     pub torch: String,
+}
+
+/// The forward passes of a step timed on their own, medians over [`StepBench::steps`] runs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Phases {
+    /// The batch forward in eval mode without gradients.
+    pub forward_s: f64,
+    /// Training-mode forward of every micro-batch, with the autograd graph built.
+    pub forward_train_s: f64,
+    /// `gradients_s - forward_train_s`.
+    pub backward_s: f64,
 }
 
 fn median(mut xs: Vec<f64>) -> f64 {
@@ -350,7 +369,7 @@ fn median(mut xs: Vec<f64>) -> f64 {
     }
 }
 
-/// Builds the rig and times whole steps, then the phases of a step.
+/// Builds the rig and times whole steps, then (when asked) the phases of a step.
 pub fn bench_step(bench: &StepBench) -> Result<StepReport, BenchError> {
     if bench.steps == 0 {
         return Err(BenchError::NoSteps);
@@ -363,7 +382,7 @@ pub fn bench_step(bench: &StepBench) -> Result<StepReport, BenchError> {
     let mut optimizer = Vec::with_capacity(runs);
     let steps = rig.time(warmup, runs, |rig| {
         let started = Instant::now();
-        rig.accumulate_gradients();
+        let _ = rig.accumulate_gradients();
         rig.sync();
         gradients.push(started.elapsed().as_secs_f64());
         let started = Instant::now();
@@ -374,10 +393,16 @@ pub fn bench_step(bench: &StepBench) -> Result<StepReport, BenchError> {
     // The warm-up calls pushed too: keep the timed runs only.
     let timed = |mut xs: Vec<f64>| xs.split_off(warmup);
     let (gradients, optimizer) = (median(timed(gradients)), median(timed(optimizer)));
-    let forward_train = median(rig.time(1, runs, |rig| rig.forward_with_graph()));
-    let forward = median(rig.time(1, runs, |rig| {
-        let _ = rig.forward_eval();
-    }));
+    let phases = bench.phases.then(|| {
+        let forward_train = median(rig.time(1, runs, |rig| rig.forward_with_graph()));
+        Phases {
+            forward_s: median(rig.time(1, runs, |rig| {
+                let _ = rig.forward_eval();
+            })),
+            forward_train_s: forward_train,
+            backward_s: gradients - forward_train,
+        }
+    });
     let min_step_s = steps.iter().copied().fold(f64::INFINITY, f64::min);
     let median_step_s = median(steps);
     let shape = spec.task.shape().map_err(TrainError::from)?;
@@ -387,6 +412,7 @@ pub fn bench_step(bench: &StepBench) -> Result<StepReport, BenchError> {
         task: spec.task.name().into(),
         init: spec.init.to_string(),
         freeze: spec.freeze.name().into(),
+        frozen_precision: spec.frozen_precision.name().into(),
         device: spec.device.to_string(),
         threads: tch::get_num_threads(),
         batch_size: spec.batch_size,
@@ -397,11 +423,9 @@ pub fn bench_step(bench: &StepBench) -> Result<StepReport, BenchError> {
         median_step_s,
         min_step_s,
         tokens_per_s: (spec.batch_size as i64 * shape.seq_len) as f64 / median_step_s,
-        forward_s: forward,
-        forward_train_s: forward_train,
         gradients_s: gradients,
-        backward_s: gradients - forward_train,
         optimizer_s: optimizer,
+        phases,
         flops_per_step: rig.flops_per_step(),
         gflops_per_s: rig.flops_per_step().map(|f| f / median_step_s / 1e9),
         trainable_params: counts.values().map(|c| c.trainable).sum(),
@@ -454,13 +478,15 @@ mod tests {
     #[test]
     fn report_covers_the_timed_steps_with_positive_times() {
         tch::set_num_threads(1);
-        let report = bench_step(&StepBench {
+        let bench = StepBench {
             spec: tiny_spec("mnist", 4, 2),
             warmup: 1,
             steps: 3,
+            phases: true,
             offline: true,
-        })
-        .unwrap();
+        };
+        let report = bench_step(&bench).unwrap();
+        let phases = report.phases.clone().expect("phases were asked for");
         assert_eq!(
             (report.steps, report.batch_size, report.seq_len),
             (3, 4, 49)
@@ -470,8 +496,8 @@ mod tests {
             ("median_step_s", report.median_step_s),
             ("min_step_s", report.min_step_s),
             ("tokens_per_s", report.tokens_per_s),
-            ("forward_s", report.forward_s),
-            ("forward_train_s", report.forward_train_s),
+            ("forward_s", phases.forward_s),
+            ("forward_train_s", phases.forward_train_s),
             ("gradients_s", report.gradients_s),
             ("optimizer_s", report.optimizer_s),
         ] {
@@ -480,6 +506,16 @@ mod tests {
         assert!(report.min_step_s <= report.median_step_s);
         assert!(report.flops_per_step.unwrap() > 0.0);
         assert!(report.trainable_params > 0 && report.trainable_params < report.total_params);
+        // Without phases: the same steps, no phase fields in the JSON line.
+        let steps_only = bench_step(&StepBench {
+            phases: false,
+            ..bench
+        })
+        .unwrap();
+        assert!(steps_only.phases.is_none());
+        let json = serde_json::to_value(&steps_only).unwrap();
+        assert!(json.get("forward_s").is_none() && json.get("median_step_s").is_some());
+        assert!(serde_json::to_value(&report).unwrap()["forward_train_s"].is_f64());
     }
 
     #[test]
@@ -537,10 +573,13 @@ mod tests {
                 ..fpt
             },
         );
-        // GPT-2 on MNIST, batch 16: 270.6 GFLOP frozen (about twice the forward), and the
-        // projections' forward once more when every weight trains.
-        assert!((frozen / 1e9 - 270.64).abs() < 0.01, "{frozen}");
-        let projections = 16.0 * 49.0 * 12.0 * 2.0 * (4.0 * 768.0 * 768.0 + 2.0 * 768.0 * 3072.0);
+        // GPT-2 on MNIST, batch 16: 252.2 GFLOP frozen (about twice the forward; 270.6 if
+        // the last block ran on all 49 tokens), and the projections' forward once more when
+        // every weight trains: keys and values on every row, the rest on 11 x 49 + 1 rows.
+        assert!((frozen / 1e9 - 252.18).abs() < 0.01, "{frozen}");
+        let (h2, hf) = (768.0 * 768.0, 768.0 * 3072.0);
+        let projections =
+            16.0 * 49.0 * 12.0 * 4.0 * h2 + 16.0 * (11.0 * 49.0 + 1.0) * (4.0 * h2 + 4.0 * hf);
         assert!((full - frozen - projections).abs() < 1.0);
     }
 }

@@ -1,15 +1,17 @@
 //! Output-only fine-tuning on cached features.
 //!
 //! When only the output layer trains, everything before it is a fixed function of the
-//! input: the frozen body's features of every training example can be computed once and
-//! each step trains the head on them (the slides' 500-2000x speed-up). Both paths run the
-//! body in eval mode (dropout before a frozen head is only noise), so the cached path is an
-//! optimisation with the same arithmetic, which a test checks.
+//! input: the frozen body's features of the training examples can be computed once and
+//! each step trains the head on them (the slides' 500-2000x speed-up). Only the examples the
+//! run's steps will draw are cached: all of them once the steps cover an epoch, a fraction
+//! in short runs. Both paths run the body in eval mode (dropout before a frozen head is only
+//! noise), so the cached path is an optimisation with the same arithmetic, which a test
+//! checks.
 
 use tch::{Device, Tensor};
 
 use crate::model::FptModel;
-use crate::task::{Batch, LabelledTask, Task};
+use crate::task::{to_device_async, Batch, LabelledTask, Task};
 
 /// Examples per forward pass while caching.
 const CACHE_CHUNK: i64 = 256;
@@ -18,44 +20,74 @@ const CACHE_CHUNK: i64 = 256;
 pub enum StepInputs<'a> {
     /// The task's batches, through the whole model.
     Raw(&'a Task),
-    /// The body's features of the whole training split (`[N, head_tokens, H]`), gathered
-    /// by the same indices the task's batches would use.
+    /// The body's features (`[K, head_tokens, H]`) of the K training examples the run
+    /// draws, gathered by the same indices the task's batches would use.
     Cached {
         task: &'a LabelledTask,
         features: Tensor,
         labels: Tensor,
+        /// Each training example's row in `features` (-1: never drawn).
+        rows: Vec<i64>,
     },
+}
+
+/// The batches a run draws: `steps` of `batch` examples, seeded by `seed`.
+#[derive(Debug, Clone, Copy)]
+pub struct Draws {
+    pub seed: u64,
+    pub steps: u64,
+    pub batch: usize,
 }
 
 impl<'a> StepInputs<'a> {
     /// Caches features when `cache` is asked for, only the output trains and the task
     /// holds its training split as tensors (no per-batch augmentation).
-    pub fn new(task: &'a Task, model: &FptModel, cache: bool, device: Device) -> Self {
+    pub fn new(
+        task: &'a Task,
+        model: &FptModel,
+        cache: bool,
+        draws: Draws,
+        device: Device,
+    ) -> Self {
         let Task::Labelled(labelled) = task else {
             return StepInputs::Raw(task);
         };
-        let tensors = labelled.train_tensors();
-        match tensors {
+        match labelled.train_tensors() {
             Some((inputs, labels)) if cache && model.trains_only_output() => {
+                let drawn = labelled.drawn_indices(draws.seed, draws.steps, draws.batch);
+                let mut rows = vec![-1; inputs.size()[0] as usize];
+                for (row, &example) in drawn.iter().enumerate() {
+                    rows[example] = row as i64;
+                }
+                let drawn: Vec<i64> = drawn.into_iter().map(|i| i as i64).collect();
+                let drawn = Tensor::from_slice(&drawn);
                 let features = tch::no_grad(|| {
-                    let n = inputs.size()[0];
-                    let chunks: Vec<Tensor> = (0..n)
+                    let k = drawn.size()[0];
+                    let chunks: Vec<Tensor> = (0..k)
                         .step_by(CACHE_CHUNK as usize)
                         .map(|start| {
-                            let len = CACHE_CHUNK.min(n - start);
-                            model.features(&inputs.narrow(0, start, len).to_device(device), false)
+                            let len = CACHE_CHUNK.min(k - start);
+                            let chunk = inputs.index_select(0, &drawn.narrow(0, start, len));
+                            model.features(&chunk.to_device(device), false)
                         })
                         .collect();
                     Tensor::cat(&chunks, 0)
                 });
                 tracing::info!(
-                    "output-only: cached the frozen body's features of {} training examples",
-                    features.size()[0]
+                    "output-only: cached the frozen body's features of the {} training examples \
+                     (of {}) that {} steps draw",
+                    features.size()[0],
+                    rows.len(),
+                    draws.steps
                 );
                 StepInputs::Cached {
                     task: labelled,
                     features,
-                    labels: labels.reshape([-1, 1]).to_device(device),
+                    labels: labels
+                        .index_select(0, &drawn)
+                        .reshape([-1, 1])
+                        .to_device(device),
+                    rows,
                 }
             }
             _ => StepInputs::Raw(task),
@@ -74,13 +106,19 @@ impl<'a> StepInputs<'a> {
                 task,
                 features,
                 labels,
+                rows,
             } => {
                 let indices: Vec<i64> = task
                     .train_indices(seed, step, size)
                     .into_iter()
-                    .map(|i| i as i64)
+                    .map(|i| rows[i])
                     .collect();
-                let index = Tensor::from_slice(&indices).to_device(device);
+                assert!(
+                    indices.iter().all(|&row| row >= 0),
+                    "step {step} draws an example outside the cached ones: the cache was built \
+                     for other draws"
+                );
+                let index = to_device_async(&Tensor::from_slice(&indices), device);
                 Batch {
                     inputs: features.index_select(0, &index),
                     targets: labels.index_select(0, &index),

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, Init};
-use tch::{Device, Tensor};
+use tch::{Device, Kind, Tensor};
 
 use crate::architecture::{Architecture, ArchitectureError};
 use crate::backbone::{self, Backbone, ParamGroup, ParamRole};
@@ -207,6 +207,45 @@ pub struct ModelRecipe<'a> {
     pub device: Device,
 }
 
+/// The dtype the frozen attention and feed-forward matrices are kept and multiplied in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FrozenPrecision {
+    /// The paper's: everything in fp32.
+    #[default]
+    Fp32,
+    /// Frozen matrices and biases in bf16, their inputs cast to bf16 for the matmul and the
+    /// results back to fp32 (norms, softmax, residuals, everything trained stay fp32): half
+    /// the weight traffic, and the bf16 units of recent CPUs (AMX) and GPUs. Not the paper's
+    /// arithmetic: the numbers change.
+    Bf16,
+}
+
+impl FrozenPrecision {
+    pub fn is_fp32(&self) -> bool {
+        *self == FrozenPrecision::Fp32
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            FrozenPrecision::Fp32 => "fp32",
+            FrozenPrecision::Bf16 => "bf16",
+        }
+    }
+}
+
+impl std::str::FromStr for FrozenPrecision {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "fp32" => Ok(FrozenPrecision::Fp32),
+            "bf16" => Ok(FrozenPrecision::Bf16),
+            other => Err(format!("unknown precision '{other}': fp32 or bf16")),
+        }
+    }
+}
+
 const INPUT: &str = "fpt_in";
 
 /// The reference's input layer: Linear (orthogonal init, gain 1.41) then dropout for float
@@ -396,6 +435,23 @@ impl FptModel {
         }
     }
 
+    /// Keeps the frozen attention and feed-forward matrices (and their biases) in
+    /// `precision`; trained parameters stay fp32. Call after [`Self::set_freeze`].
+    pub fn set_frozen_precision(&mut self, precision: FrozenPrecision) {
+        if precision.is_fp32() {
+            return;
+        }
+        tch::no_grad(|| {
+            for (name, mut var) in self.vs.variables() {
+                let group = self.role(&name).group;
+                let matrix = matches!(group, ParamGroup::Attention | ParamGroup::FeedForward);
+                if matrix && !var.requires_grad() {
+                    var.set_data(&var.to_kind(Kind::BFloat16));
+                }
+            }
+        });
+    }
+
     /// Marks each parameter trainable or frozen by `policy` and recounts the groups.
     pub fn set_freeze(&mut self, policy: &FreezePolicy) {
         let layers = self.backbone.num_layers();
@@ -422,18 +478,26 @@ impl FptModel {
     }
 
     /// What the output layer reads: the backbone's last `head_tokens` hidden states
-    /// `[B, head_tokens, H]`.
+    /// `[B, head_tokens, H]` (the backbone computes no more than those need).
     pub fn features(&self, xs: &Tensor, train: bool) -> Tensor {
-        let hs = match &self.input_layer {
+        self.backbone
+            .forward_last(&self.embed(xs, train), self.shape.head_tokens, train)
+    }
+
+    /// The backbone's hidden states of every token, `[B, T, H]` (for inspection).
+    pub fn hidden_states(&self, xs: &Tensor, train: bool) -> Tensor {
+        self.backbone.forward(&self.embed(xs, train), train)
+    }
+
+    /// The input layer: inputs `[B, T, D]` (or token ids `[B, T]`) to `[B, T, H]`.
+    fn embed(&self, xs: &Tensor, train: bool) -> Tensor {
+        match &self.input_layer {
             InputLayer::Linear { weight, bias } => xs
                 .linear(weight, Some(bias))
                 .dropout(self.input_dropout, train),
             // As the reference: no dropout after the embedding.
             InputLayer::Embedding { weight } => Tensor::embedding(weight, xs, -1, false, false),
-        };
-        let hs = self.backbone.forward(&hs, train);
-        let s = self.shape;
-        hs.narrow(1, s.seq_len - s.head_tokens, s.head_tokens)
+        }
     }
 
     /// The output layer on [`Self::features`]: logits `[B, targets_per_example, classes]`.

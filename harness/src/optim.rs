@@ -59,8 +59,9 @@ impl Adam {
     }
 
     /// Scales all gradients so their joint L2 norm is at most `max_norm` (as
-    /// `torch.nn.utils.clip_grad_norm_`); returns the norm before clipping.
-    pub fn clip_grad_norm(&self, max_norm: f64) -> f64 {
+    /// `torch.nn.utils.clip_grad_norm_`); returns the norm before clipping, a scalar on the
+    /// gradients' device (nothing waits for the device here).
+    pub fn clip_grad_norm(&self, max_norm: f64) -> Tensor {
         let grads: Vec<Tensor> = self
             .params
             .iter()
@@ -68,16 +69,17 @@ impl Adam {
             .filter(|g| g.defined())
             .collect();
         if grads.is_empty() {
-            return 0.0;
+            return Tensor::from(0.0f32);
         }
         tch::no_grad(|| {
             let norms: Vec<Tensor> = grads.iter().map(|g| g.norm()).collect();
             let total = Tensor::stack(&norms, 0).norm();
-            let coef = (Tensor::from(max_norm) / (&total + 1e-6)).clamp_max(1.0);
+            let max = Tensor::full([], max_norm, (Kind::Double, total.device()));
+            let coef = (max / (&total + 1e-6)).clamp_max(1.0);
             for g in &grads {
-                let _ = g.shallow_clone().g_mul_(&coef.to_device(g.device()));
+                let _ = g.shallow_clone().g_mul_(&coef);
             }
-            total.double_value(&[])
+            total
         })
     }
 

@@ -13,7 +13,7 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressStyle};
 use tch::{Kind, Tensor};
 
-use crate::feature_cache::StepInputs;
+use crate::feature_cache::{Draws, StepInputs};
 use crate::model::{FptModel, InitKind, ModelError, ModelRecipe};
 use crate::optim::Adam;
 use crate::run_dir::{
@@ -67,6 +67,21 @@ struct Window {
 }
 
 impl Window {
+    /// Adds steps in order up to the first whose loss or gradient norm is not finite, which
+    /// it returns (the run diverged there).
+    fn absorb(&mut self, steps: Vec<StepValues>) -> Option<StepValues> {
+        for s in steps {
+            if !s.loss.is_finite() || !s.grad_norm.is_finite() {
+                return Some(s);
+            }
+            self.loss_sum += s.loss;
+            self.correct += s.correct;
+            self.predictions += s.predictions;
+            self.steps += 1;
+        }
+        None
+    }
+
     fn mean_loss(&self) -> Option<f64> {
         (self.steps > 0).then(|| self.loss_sum / self.steps as f64)
     }
@@ -75,47 +90,102 @@ impl Window {
     }
 }
 
-/// Mean cross-entropy of `logits` against `targets`, and the count of correct predictions.
-pub fn loss_and_correct(logits: &Tensor, targets: &Tensor) -> (Tensor, f64) {
+/// Mean cross-entropy of `logits` against `targets`, and the count of correct predictions
+/// (a float scalar on the logits' device: reading it is left to the caller).
+pub fn loss_and_correct(logits: &Tensor, targets: &Tensor) -> (Tensor, Tensor) {
     let classes = *logits.size().last().expect("logits have a class dimension");
     let flat = logits.reshape([-1, classes]);
     let targets = targets.reshape([-1]);
     let loss = flat.cross_entropy_for_logits(&targets);
-    let correct = tch::no_grad(|| {
-        flat.argmax(-1, false)
-            .eq_tensor(&targets)
-            .sum(Kind::Float)
-            .double_value(&[])
-    });
+    let correct = tch::no_grad(|| flat.argmax(-1, false).eq_tensor(&targets).sum(Kind::Float));
     (loss, correct)
 }
 
 /// Forward and backward over `batch` in micro-batches of `micro` examples, `logits` giving
 /// each micro-batch's logits; every loss is scaled so the accumulated gradient is that of
-/// the whole batch's mean loss. Returns that loss and the count of correct predictions.
+/// the whole batch's mean loss. Returns that loss and the count of correct predictions as
+/// scalars on the device, so a step need not wait for the device to finish.
 pub fn accumulate_gradients(
     batch: &Batch,
     micro: i64,
     logits: impl Fn(&Tensor) -> Tensor,
-) -> (f64, f64) {
-    let (mut loss_sum, mut correct_sum) = (0.0, 0.0);
+) -> (Tensor, Tensor) {
+    let mut sums: Option<(Tensor, Tensor)> = None;
     let mut start = 0;
     while start < batch.len() {
         let part = batch.slice(start, micro);
         let (loss, correct) = loss_and_correct(&logits(&part.inputs), &part.targets);
         let scaled = loss * (micro as f64 / batch.len() as f64);
         scaled.backward();
-        loss_sum += scaled.double_value(&[]);
-        correct_sum += correct;
+        let scaled = scaled.detach();
+        sums = Some(match sums {
+            None => (scaled, correct),
+            Some((loss_sum, correct_sum)) => (loss_sum + scaled, correct_sum + correct),
+        });
         start += micro;
     }
-    (loss_sum, correct_sum)
+    sums.expect("a batch holds at least one example")
+}
+
+/// One step's loss, correct predictions and gradient norm, still on the device.
+struct StepSums {
+    step: u64,
+    loss: Tensor,
+    correct: Tensor,
+    grad_norm: Tensor,
+    predictions: f64,
+}
+
+/// A step's [`StepSums`] on the host.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct StepValues {
+    step: u64,
+    loss: f64,
+    correct: f64,
+    grad_norm: f64,
+    predictions: f64,
+}
+
+/// Reads `unread` back to the host in one transfer, emptying it.
+fn read_back(unread: &mut Vec<StepSums>) -> Vec<StepValues> {
+    if unread.is_empty() {
+        return Vec::new();
+    }
+    let column = |f: fn(&StepSums) -> &Tensor| {
+        let scalars: Vec<Tensor> = unread
+            .iter()
+            .map(|s| f(s).to_kind(Kind::Double).reshape([1]))
+            .collect();
+        Tensor::cat(&scalars, 0)
+    };
+    let table = Tensor::stack(
+        &[
+            column(|s| &s.loss),
+            column(|s| &s.correct),
+            column(|s| &s.grad_norm),
+        ],
+        1,
+    )
+    .to_device(tch::Device::Cpu);
+    let values = Vec::<f64>::try_from(table.reshape([-1])).expect("a [N, 3] double tensor");
+    unread
+        .drain(..)
+        .zip(values.chunks_exact(3))
+        .map(|(s, v)| StepValues {
+            step: s.step,
+            loss: v[0],
+            correct: v[1],
+            grad_norm: v[2],
+            predictions: s.predictions,
+        })
+        .collect()
 }
 
 /// Loss and accuracy of `model` on `data`, in eval mode.
 pub fn evaluate(model: &FptModel, data: &Batch) -> (f64, f64) {
     tch::no_grad(|| {
-        let (mut loss_sum, mut correct, mut predictions) = (0.0, 0.0, 0.0);
+        // Summed on the device, read once.
+        let (mut loss_sum, mut correct) = (Tensor::from(0.0f64), Tensor::from(0.0f64));
         let n = data.len();
         let mut start = 0;
         while start < n {
@@ -124,12 +194,15 @@ pub fn evaluate(model: &FptModel, data: &Batch) -> (f64, f64) {
             let (loss, right) =
                 loss_and_correct(&model.forward(&chunk.inputs, false), &chunk.targets);
             let count = chunk.targets.numel() as f64;
-            loss_sum += loss.double_value(&[]) * count;
-            correct += right;
-            predictions += count;
+            loss_sum = loss.to_kind(Kind::Double) * count + loss_sum.to_device(loss.device());
+            correct = right.to_kind(Kind::Double) + correct.to_device(loss.device());
             start += len;
         }
-        (loss_sum / predictions, correct / predictions)
+        let predictions = data.targets.numel() as f64;
+        (
+            loss_sum.double_value(&[]) / predictions,
+            correct.double_value(&[]) / predictions,
+        )
     })
 }
 
@@ -264,7 +337,7 @@ pub fn build_model(
         InitKind::Random | InitKind::Run(_) => None,
     };
     tch::manual_seed(spec.seed as i64);
-    Ok(FptModel::new(&ModelRecipe {
+    let mut model = FptModel::new(&ModelRecipe {
         source: &spec.model,
         layers: spec.layers,
         init: &spec.init,
@@ -274,7 +347,9 @@ pub fn build_model(
         input_dropout: spec.input_dropout,
         orthogonal_gain: spec.orthogonal_gain,
         device: spec.device.0,
-    })?)
+    })?;
+    model.set_frozen_precision(spec.frozen_precision);
+    Ok(model)
 }
 
 /// A finished (or checkpointed) run's model as trained, with its task: the init rebuilt,
@@ -341,7 +416,12 @@ pub fn train(
         );
     }
     let started = Instant::now();
-    let inputs = StepInputs::new(&task, &model, spec.cache_features, device);
+    let draws = Draws {
+        seed: spec.seed,
+        steps: spec.steps,
+        batch: spec.batch_size,
+    };
+    let inputs = StepInputs::new(&task, &model, spec.cache_features, draws, device);
     let cache_seconds = started.elapsed().as_secs_f64();
     // With only the output training, dropout before it would only add noise (and the
     // cached path could not apply it): the body runs in eval mode.
@@ -393,37 +473,51 @@ pub fn train(
 
     let bar = progress_bar(spec, state.step, progress);
     let micro = spec.micro_batch_size.min(spec.batch_size) as i64;
+    let log_every = spec.log_every();
+    let mut unread: Vec<StepSums> = Vec::new();
     let mut diverged_at = None;
     while state.step < spec.steps {
         let step_started = Instant::now();
         tch::manual_seed(step_seed(spec.seed, state.step));
         adam.zero_grad();
         let batch = inputs.batch(spec.seed, state.step, spec.batch_size, device);
-        let (step_loss, correct) =
+        let (loss, correct) =
             accumulate_gradients(&batch, micro, |x| inputs.logits(&model, x, dropout));
-        state.window.correct += correct;
-        state.window.predictions += batch.targets.numel() as f64;
-        let grad_norm = adam.clip_grad_norm(spec.clip_grad_norm);
-        if !step_loss.is_finite() || !grad_norm.is_finite() {
-            tracing::warn!(
-                "{}: loss {step_loss} / gradient norm {grad_norm} at step {}: diverged",
-                dir.path().display(),
-                state.step
-            );
-            diverged_at = Some(state.step);
-            break;
+        unread.push(StepSums {
+            step: state.step,
+            loss,
+            correct,
+            grad_norm: adam.clip_grad_norm(spec.clip_grad_norm),
+            predictions: batch.targets.numel() as f64,
+        });
+        let done = state.step + 1;
+        let eval_due = done % spec.eval_every == 0 || done == spec.steps;
+        let checkpoint_due = done % spec.checkpoint_every == 0 || done == spec.steps;
+        // The only host reads of a step, before its update: with `log_every` 1 (the CPU
+        // default) a non-finite step never updates the weights.
+        if done % log_every == 0 || eval_due || checkpoint_due {
+            if let Some(bad) = state.window.absorb(read_back(&mut unread)) {
+                tracing::warn!(
+                    "{}: loss {} / gradient norm {} at step {}: diverged",
+                    dir.path().display(),
+                    bad.loss,
+                    bad.grad_norm,
+                    bad.step
+                );
+                diverged_at = Some(bad.step);
+                state.step = bad.step;
+                break;
+            }
         }
         adam.step();
         state.train_seconds += step_started.elapsed().as_secs_f64();
-        state.step += 1;
-        state.window.loss_sum += step_loss;
-        state.window.steps += 1;
+        state.step = done;
         bar.inc(1);
-        if state.step % spec.eval_every == 0 || state.step == spec.steps {
+        if eval_due {
             let r = record_eval(&mut state)?;
             bar.set_message(format!("test acc {:.3}", r.test_accuracy));
         }
-        if state.step % spec.checkpoint_every == 0 || state.step == spec.steps {
+        if checkpoint_due {
             let saved = Progress {
                 wall_before: wall(&state),
                 ..state

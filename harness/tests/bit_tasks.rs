@@ -2,22 +2,13 @@
 
 mod common;
 
-use common::{numbers, tiny_spec, train_in};
+use common::{numbers, small_bit_xor, tiny_spec, train_in};
 use harness::task::TaskSpec;
 
 #[test]
 fn bit_xor_reaches_99_percent_held_out() {
     let dir = tempfile::tempdir().unwrap();
-    let spec = tiny_spec(
-        TaskSpec::BitXor {
-            n: 5,
-            patterns: 2,
-            patch: 1,
-        },
-        1000,
-        1e-2,
-        0,
-    );
+    let spec = tiny_spec(small_bit_xor(), 1000, 1e-2, 0);
     let (result, metrics) = train_in(dir.path(), &spec);
     assert!(!result.diverged);
     assert!(
@@ -59,11 +50,7 @@ fn bit_memory_learns_beyond_copying_the_visible_bits() {
 
 #[test]
 fn same_seed_same_numbers_and_another_seed_differs() {
-    let task = TaskSpec::BitXor {
-        n: 5,
-        patterns: 2,
-        patch: 1,
-    };
+    let task = small_bit_xor();
     let run = |seed| {
         let dir = tempfile::tempdir().unwrap();
         numbers(&train_in(dir.path(), &tiny_spec(task, 200, 1e-3, seed)).1)

@@ -200,7 +200,9 @@ fn generated_listops_becomes_fixed_length_token_ids() {
 }
 
 /// Output-only runs train the head on features cached once; the uncached path (the body
-/// recomputed every step, in eval mode too) must give the same numbers.
+/// recomputed every step, in eval mode too) must give the same numbers, whether the steps
+/// cover the 600 training images (150 steps of 32) or draw only some of them (10 steps:
+/// 320 cached).
 #[test]
 fn output_only_on_cached_features_matches_the_uncached_path() {
     let cache = tempfile::tempdir().unwrap();
@@ -208,11 +210,12 @@ fn output_only_on_cached_features_matches_the_uncached_path() {
     let task = TaskSpec::Mnist {
         source: MnistSource::Idx,
     };
-    let spec = |cache_features: bool| harness::spec::RunSpec {
+    let spec = |steps: u64, cache_features: bool| harness::spec::RunSpec {
         freeze: "output-only".parse().unwrap(),
         eval_examples: None,
+        eval_every: 25,
         cache_features,
-        ..common::tiny_spec(task, 150, 1e-2, 4)
+        ..common::tiny_spec(task, steps, 1e-2, 4)
     };
     let train = |spec: &harness::spec::RunSpec| {
         let dir = tempfile::tempdir().unwrap();
@@ -220,23 +223,32 @@ fn output_only_on_cached_features_matches_the_uncached_path() {
         let result = harness::train::train(spec, &run_dir, &data, false).unwrap();
         (result, run_dir.read_metrics().unwrap())
     };
-    let (cached, cached_metrics) = train(&spec(true));
-    let (uncached, uncached_metrics) = train(&spec(false));
-    assert!(cached.cached_features && !uncached.cached_features);
-    assert_eq!(
-        cached.trainable_params,
-        10 * 128 + 10,
-        "only the head trains"
-    );
-    assert!(
-        cached.test_accuracy > 0.5,
-        "the head learns on frozen random features: {}",
-        cached.test_accuracy
-    );
-    assert_eq!(cached.test_accuracy, uncached.test_accuracy);
-    for (a, b) in cached_metrics.iter().zip(&uncached_metrics) {
-        assert_eq!(a.step, b.step);
-        assert!((a.test_loss - b.test_loss).abs() < 1e-4, "{a:?} vs {b:?}");
+    for steps in [150, 10] {
+        let (cached, cached_metrics) = train(&spec(steps, true));
+        let (uncached, uncached_metrics) = train(&spec(steps, false));
+        assert!(cached.cached_features && !uncached.cached_features);
+        assert_eq!(
+            cached.trainable_params,
+            10 * 128 + 10,
+            "only the head trains"
+        );
+        if steps == 150 {
+            assert!(
+                cached.test_accuracy > 0.5,
+                "the head learns on frozen random features: {}",
+                cached.test_accuracy
+            );
+        }
+        assert_eq!(
+            cached.test_accuracy, uncached.test_accuracy,
+            "{steps} steps"
+        );
+        assert_eq!(cached_metrics.len(), uncached_metrics.len());
+        for (a, b) in cached_metrics.iter().zip(&uncached_metrics) {
+            assert_eq!(a.step, b.step);
+            assert!((a.test_loss - b.test_loss).abs() < 1e-4, "{a:?} vs {b:?}");
+            assert_eq!(a.train_accuracy, b.train_accuracy, "{steps} steps");
+        }
     }
 }
 

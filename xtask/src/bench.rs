@@ -1,6 +1,7 @@
 //! `cargo xtask bench`: the criterion benchmarks, and with `--compare-reference` the
 //! side-by-side step times against the reference PyTorch recipe
-//! (tools/reference/compare.py, which runs tools/reference/step_time.py and `fpt bench step`).
+//! (tools/reference/compare.py, which runs tools/reference/step_time.py and `fpt bench step`),
+//! with `--perf-profile` where each side's step time goes (tools/reference/perf_profile.py).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -15,8 +16,8 @@ use crate::{build_release_fpt, target_dir, wants_help, workspace_root};
 const TRANSFORMERS: &str = "transformers==4.57.*";
 
 const USAGE: &str = "\
-cargo xtask bench [--compare-reference] [--no-criterion] [--threads N] [--rounds N]
-                  [--out DIR] [-- criterion args...]
+cargo xtask bench [--compare-reference] [--perf-profile] [--no-criterion] [--threads N]
+                  [--rounds N] [--out DIR] [-- criterion args...]
 
   (default)            `cargo bench -p harness` (its criterion targets): FPT steps on the MNIST, CIFAR-10 and ListOps
                        shapes (gpt2, minilm-l6), backbone forward, data parsing and hashing
@@ -24,6 +25,10 @@ cargo xtask bench [--compare-reference] [--no-criterion] [--threads N] [--rounds
                        the torch venv when missing) against `fpt bench step` on the same shapes
                        and threads, and print the ratio table (written to DIR, default
                        target/bench/)
+  --perf-profile       then sample a GPT-2 MNIST-shape step of each side with `perf` (runs of
+                       6 minus 1 steps, so start-up cancels out) and print where the time
+                       goes: GEMM kernels, element-wise loops, LayerNorm, dropout's random
+                       numbers, copies, ... (written to DIR as profile.md / profile.json)
   --no-criterion       skip the criterion benchmarks
   --threads N          threads for both sides of the comparison (default: all cores)
   --rounds N           alternations of reference and ours per configuration (default 2)
@@ -31,6 +36,7 @@ cargo xtask bench [--compare-reference] [--no-criterion] [--threads N] [--rounds
 
 struct Options {
     compare: bool,
+    perf_profile: bool,
     criterion: bool,
     threads: usize,
     rounds: usize,
@@ -41,6 +47,7 @@ struct Options {
 fn parse(args: &[OsString]) -> Result<Options> {
     let mut options = Options {
         compare: false,
+        perf_profile: false,
         criterion: true,
         threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
         rounds: 2,
@@ -56,6 +63,7 @@ fn parse(args: &[OsString]) -> Result<Options> {
         };
         match arg.to_str().unwrap_or_default() {
             "--compare-reference" => options.compare = true,
+            "--perf-profile" => options.perf_profile = true,
             "--no-criterion" => options.criterion = false,
             "--threads" => options.threads = positive(value("--threads")?, "--threads")?,
             "--rounds" => options.rounds = positive(value("--rounds")?, "--rounds")?,
@@ -94,17 +102,33 @@ pub fn run(args: &[OsString]) -> Result<ExitCode> {
             ],
             &extra,
         )?;
-        if code != ExitCode::SUCCESS || !options.compare {
+        if code != ExitCode::SUCCESS || !(options.compare || options.perf_profile) {
             return Ok(code);
         }
     }
     if options.compare {
-        compare_reference(&options)?;
+        run_reference_script(
+            &options,
+            "compare.py",
+            &["--rounds", &options.rounds.to_string()],
+        )?;
+    }
+    if options.perf_profile {
+        ensure!(
+            Command::new("perf")
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success()),
+            "--perf-profile needs `perf` on PATH (Debian: apt install linux-perf)"
+        );
+        run_reference_script(&options, "perf_profile.py", &[])?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn compare_reference(options: &Options) -> Result<()> {
+/// Runs tools/reference/`script` with the torch venv's Python (HF transformers installed),
+/// the release `fpt`, the thread count, the output folder and `extra` arguments.
+fn run_reference_script(options: &Options, script: &str, extra: &[&str]) -> Result<()> {
     let torch = libtorch::ensure()?;
     let python = venv_python(&torch)?;
     ensure_transformers(&python)?;
@@ -113,13 +137,13 @@ fn compare_reference(options: &Options) -> Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| target_dir().join("bench"));
-    let script = workspace_root().join("tools/reference/compare.py");
+    let script = workspace_root().join("tools/reference").join(script);
     let status = Command::new(&python)
         .arg(&script)
         .arg("--fpt")
         .arg(&fpt)
         .args(["--threads", &options.threads.to_string()])
-        .args(["--rounds", &options.rounds.to_string()])
+        .args(extra)
         .arg("--out")
         .arg(&out)
         .status()
@@ -173,13 +197,14 @@ mod tests {
     fn options_parse_and_reject_bad_values() {
         let o = parse(&os(&[
             "--compare-reference",
+            "--perf-profile",
             "--threads",
             "3",
             "--",
             "gpt2",
         ]))
         .unwrap();
-        assert!(o.compare && o.criterion);
+        assert!(o.compare && o.perf_profile && o.criterion);
         assert_eq!((o.threads, o.rounds), (3, 2));
         assert_eq!(o.criterion_args, os(&["gpt2"]));
         assert!(parse(&os(&["--threads", "0"])).is_err());

@@ -13,7 +13,8 @@ use tch::nn;
 use tch::Tensor;
 
 use super::layers::{
-    encoder_layer, normal, EncoderConfigError, EncoderFields, LayerNorm, Linear, SelfAttention,
+    encoder_layer, last_tokens, normal, EncoderConfigError, EncoderFields, LayerNorm, Linear,
+    SelfAttention,
 };
 use super::{Backbone, ParamGroup, ParamRole};
 
@@ -251,19 +252,26 @@ impl Bert {
 }
 
 impl Backbone for Bert {
-    fn forward(&self, xs: &Tensor, train: bool) -> Tensor {
+    fn forward_last(&self, xs: &Tensor, tokens: i64, train: bool) -> Tensor {
         let c = &self.config;
         let p = c.hidden_dropout_prob;
         let mut hs = self.embeddings.forward(xs, p, train);
-        for layer in &self.layers {
-            let context = layer
-                .attention
-                .forward(&hs, c.attention_probs_dropout_prob, train);
-            let attended = layer.attention_output.forward(&context, &hs, p, train);
+        let (t, last) = (xs.size()[1], self.layers.len().saturating_sub(1));
+        for (i, layer) in self.layers.iter().enumerate() {
+            // Earlier layers feed the last layer's keys and values: every token.
+            let queries = if i == last { tokens } else { t };
+            let context =
+                layer
+                    .attention
+                    .forward(&hs, queries, c.attention_probs_dropout_prob, train);
+            let residual = last_tokens(&hs, queries);
+            let attended = layer
+                .attention_output
+                .forward(&context, &residual, p, train);
             let inner = layer.intermediate.forward(&attended).gelu(self.gelu);
             hs = layer.output.forward(&inner, &attended, p, train);
         }
-        hs
+        last_tokens(&hs, tokens)
     }
 
     fn hidden_size(&self) -> i64 {
@@ -325,7 +333,9 @@ impl Backbone for Bert {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backbone::test_support::{fpt_trained, layer_norm_names};
+    use crate::backbone::test_support::{
+        assert_forward_last_is_the_tail_of_forward, fpt_trained, layer_norm_names,
+    };
     use crate::freeze::FreezePolicy;
     use tch::{nn::VarStore, Device, Kind};
 
@@ -340,6 +350,12 @@ mod tests {
         let vs = VarStore::new(Device::Cpu);
         let bert = Bert::new(&vs.root(), config).unwrap();
         (vs, bert)
+    }
+
+    #[test]
+    fn the_last_tokens_alone_match_the_full_forward() {
+        let (_, bert) = build(tiny());
+        assert_forward_last_is_the_tail_of_forward(&bert);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use tch::nn::{self, Init};
 use tch::Tensor;
 
-use super::layers::{attend, gelu_approximation, normal, LayerNorm};
+use super::layers::{attend, gelu_approximation, in_weight_kind, last_tokens, normal, LayerNorm};
 use super::{Backbone, ParamGroup, ParamRole};
 
 /// The hyper-parameters of a GPT-2, with HF's config.json field names.
@@ -150,13 +150,23 @@ impl Conv1d {
         }
     }
 
+    /// The layer restricted to output columns `start..start + len` (views, no copy).
+    fn columns(&self, start: i64, len: i64) -> Conv1d {
+        Conv1d {
+            weight: self.weight.narrow(1, start, len),
+            bias: self.bias.narrow(0, start, len),
+        }
+    }
+
     fn forward(&self, xs: &Tensor) -> Tensor {
         let mut shape = xs.size();
         let d_in = *shape.last().expect("input has a last dimension");
         *shape.last_mut().expect("non-empty") = self.weight.size()[1];
-        self.bias
-            .addmm(&xs.reshape([-1, d_in]), &self.weight)
-            .reshape(shape)
+        in_weight_kind(xs, &self.weight, |xs| {
+            self.bias
+                .addmm(&xs.reshape([-1, d_in]), &self.weight)
+                .reshape(shape.as_slice())
+        })
     }
 }
 
@@ -222,10 +232,22 @@ impl Gpt2 {
         &self.config
     }
 
-    fn attention(&self, block: &Block, xs: &Tensor, train: bool) -> Tensor {
+    /// Attention's output `[B, queries, H]` for the last `queries` tokens of `xs`.
+    fn attention(&self, block: &Block, xs: &Tensor, queries: i64, train: bool) -> Tensor {
         let h = self.config.n_embd;
         // c_attn packs q, k, v along the last dimension, in that order.
-        let qkv = block.c_attn.forward(xs).split(h, -1);
+        let qkv = if queries == xs.size()[1] {
+            block.c_attn.forward(xs).split(h, -1)
+        } else {
+            // Keys and values for every token, queries for the last ones only.
+            let mut kv = block.c_attn.columns(h, 2 * h).forward(xs).split(h, -1);
+            let q = block
+                .c_attn
+                .columns(0, h)
+                .forward(&last_tokens(xs, queries));
+            kv.insert(0, q);
+            kv
+        };
         let ys = attend(
             &qkv[0],
             &qkv[1],
@@ -240,19 +262,22 @@ impl Gpt2 {
 }
 
 impl Backbone for Gpt2 {
-    fn forward(&self, xs: &Tensor, train: bool) -> Tensor {
+    fn forward_last(&self, xs: &Tensor, tokens: i64, train: bool) -> Tensor {
         let t = xs.size()[1];
         let c = &self.config;
         let mut hs = (xs + self.wpe.narrow(0, 0, t)).dropout(c.embd_pdrop, train);
-        for block in &self.blocks {
-            let attn = self.attention(block, &block.ln_1.forward(&hs), train);
-            hs = &hs + attn.dropout(c.resid_pdrop, train);
+        let last = self.blocks.len().saturating_sub(1);
+        for (i, block) in self.blocks.iter().enumerate() {
+            // Earlier blocks feed the last block's keys and values: every token.
+            let queries = if i == last { tokens } else { t };
+            let attn = self.attention(block, &block.ln_1.forward(&hs), queries, train);
+            hs = last_tokens(&hs, queries) + attn.dropout(c.resid_pdrop, train);
             let mlp = block
                 .mlp_proj
                 .forward(&block.c_fc.forward(&block.ln_2.forward(&hs)).gelu(self.gelu));
             hs = &hs + mlp.dropout(c.resid_pdrop, train);
         }
-        self.ln_f.forward(&hs)
+        self.ln_f.forward(&last_tokens(&hs, tokens))
     }
 
     fn hidden_size(&self) -> i64 {
@@ -298,5 +323,19 @@ impl Backbone for Gpt2 {
     fn unused_checkpoint_tensor(&self, name: &str) -> bool {
         // wte: FPT feeds inputs_embeds. attn.bias / attn.masked_bias: HF's causal-mask buffers.
         name == "wte.weight" || name.ends_with(".attn.bias") || name.ends_with(".attn.masked_bias")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backbone::test_support::assert_forward_last_is_the_tail_of_forward;
+
+    /// The causal case: the last block's queries see every earlier token's keys.
+    #[test]
+    fn the_last_tokens_alone_match_the_full_forward() {
+        let vs = nn::VarStore::new(tch::Device::Cpu);
+        let gpt2 = Gpt2::new(&vs.root(), Gpt2Config::named("gpt2-tiny").unwrap()).unwrap();
+        assert_forward_last_is_the_tail_of_forward(&gpt2);
     }
 }

@@ -55,7 +55,23 @@ impl Linear {
     }
 
     pub(crate) fn forward(&self, xs: &Tensor) -> Tensor {
-        xs.linear(&self.weight, Some(&self.bias))
+        in_weight_kind(xs, &self.weight, |xs| {
+            xs.linear(&self.weight, Some(&self.bias))
+        })
+    }
+}
+
+/// `f` applied to `xs` in `weight`'s dtype, the result in `xs`'s: a layer kept in bf16
+/// (`FrozenPrecision::Bf16`) multiplies in bf16 and hands fp32 on.
+pub(crate) fn in_weight_kind(
+    xs: &Tensor,
+    weight: &Tensor,
+    f: impl Fn(&Tensor) -> Tensor,
+) -> Tensor {
+    if xs.kind() == weight.kind() {
+        f(xs)
+    } else {
+        f(&xs.to_kind(weight.kind())).to_kind(xs.kind())
     }
 }
 
@@ -83,21 +99,36 @@ pub fn record_attention<R>(f: impl FnOnce() -> R) -> (R, Vec<Tensor>) {
     (result, maps)
 }
 
-/// softmax(q k^T / sqrt(d)) (causally masked), averaged over heads; q, k `[B, heads, T, d]`.
+/// The last `tokens` of hidden states `[B, T, H]` (a view; all of them when `tokens` is T).
+pub(crate) fn last_tokens(xs: &Tensor, tokens: i64) -> Tensor {
+    let t = xs.size()[1];
+    xs.narrow(1, t - tokens, tokens)
+}
+
+/// Which keys each query may see under a causal mask when the queries are the last `tq` of
+/// `tk` tokens: `[tq, tk]`, true up to the query's own position.
+fn causal_visibility(tq: i64, tk: i64, device: tch::Device) -> Tensor {
+    Tensor::ones([tq, tk], (tch::Kind::Bool, device)).tril(tk - tq)
+}
+
+/// softmax(q k^T / sqrt(d)) (causally masked), averaged over heads; q `[B, heads, Tq, d]`
+/// for the last Tq of the Tk tokens of k `[B, heads, Tk, d]`.
 fn mean_attention_weights(q: &Tensor, k: &Tensor, causal: bool) -> Tensor {
-    let (_, _, t, d) = q.size4().expect("[B, heads, T, d]");
+    let (_, _, tq, d) = q.size4().expect("[B, heads, Tq, d]");
+    let tk = k.size()[2];
     let mut scores = q.matmul(&k.transpose(-2, -1)) / (d as f64).sqrt();
     if causal {
-        let future = Tensor::ones([t, t], (tch::Kind::Bool, q.device())).triu(1);
-        scores = scores.masked_fill(&future, f64::NEG_INFINITY);
+        let hidden = causal_visibility(tq, tk, q.device()).logical_not();
+        scores = scores.masked_fill(&hidden, f64::NEG_INFINITY);
     }
     scores
         .softmax(-1, tch::Kind::Float)
         .mean_dim(1, false, tch::Kind::Float)
 }
 
-/// Multi-head scaled dot-product attention: `q`, `k`, `v` `[B, T, H]` split into `heads`
-/// heads, scaled by `1/sqrt(head_dim)`, merged back to `[B, T, H]`. Attention dropout
+/// Multi-head scaled dot-product attention: `q` `[B, Tq, H]`, the queries of the last Tq of
+/// the Tk tokens whose keys and values `k`, `v` `[B, Tk, H]` hold, split into `heads`
+/// heads, scaled by `1/sqrt(head_dim)`, merged back to `[B, Tq, H]`. Attention dropout
 /// `dropout` applies only when `train`.
 pub(crate) fn attend(
     q: &Tensor,
@@ -108,9 +139,13 @@ pub(crate) fn attend(
     causal: bool,
     train: bool,
 ) -> Tensor {
-    let (b, t, h) = q.size3().expect("hidden states are [B, T, H]");
+    let (b, tq, h) = q.size3().expect("hidden states are [B, T, H]");
+    let tk = k.size()[1];
     // [B, heads, T, head_dim]
-    let split = |xs: &Tensor| xs.reshape([b, t, heads, h / heads]).transpose(1, 2);
+    let split = |xs: &Tensor| {
+        xs.reshape([b, xs.size()[1], heads, h / heads])
+            .transpose(1, 2)
+    };
     RECORDED.with(|r| {
         if let Some(maps) = r.borrow_mut().as_mut() {
             maps.push(tch::no_grad(|| {
@@ -118,17 +153,20 @@ pub(crate) fn attend(
             }));
         }
     });
+    // SDPA's own causal mask aligns the first query with the first key: right only when
+    // every token queries.
+    let visible = (causal && tq < tk).then(|| causal_visibility(tq, tk, q.device()));
     let ys = Tensor::scaled_dot_product_attention(
         &split(q),
         &split(k),
         &split(v),
-        None::<Tensor>,
+        visible,
         if train { dropout } else { 0.0 },
-        causal,
+        causal && tq == tk,
         None,
         false,
     );
-    ys.transpose(1, 2).reshape([b, t, h])
+    ys.transpose(1, 2).reshape([b, tq, h])
 }
 
 /// BERT's and ViT's self-attention: separate `query`, `key`, `value` Linears under one
@@ -152,9 +190,11 @@ impl SelfAttention {
         }
     }
 
-    pub(crate) fn forward(&self, xs: &Tensor, dropout: f64, train: bool) -> Tensor {
+    /// Contexts `[B, queries, H]` of the last `queries` tokens of `xs` `[B, T, H]`, which
+    /// attend to all T.
+    pub(crate) fn forward(&self, xs: &Tensor, queries: i64, dropout: f64, train: bool) -> Tensor {
         attend(
-            &self.query.forward(xs),
+            &self.query.forward(&last_tokens(xs, queries)),
             &self.key.forward(xs),
             &self.value.forward(xs),
             self.heads,
@@ -289,6 +329,36 @@ mod tests {
         // Outside record_attention nothing is kept.
         let (_, none) = record_attention(|| ());
         assert!(none.is_empty());
+    }
+
+    /// The last tokens' queries alone give the last rows of full attention, causal or not,
+    /// and record the matching rows of the weights.
+    #[test]
+    fn attention_of_the_last_queries_is_the_last_rows_of_full_attention() {
+        tch::manual_seed(1);
+        let [q, k, v] = [0, 1, 2].map(|_| Tensor::randn([2, 6, 8], tch::kind::FLOAT_CPU));
+        for causal in [true, false] {
+            let (full, full_maps) = record_attention(|| attend(&q, &k, &v, 2, 0.0, causal, false));
+            let (tail, tail_maps) =
+                record_attention(|| attend(&last_tokens(&q, 2), &k, &v, 2, 0.0, causal, false));
+            assert_eq!(tail.size(), [2, 2, 8]);
+            let diff = (last_tokens(&full, 2) - &tail)
+                .abs()
+                .max()
+                .double_value(&[]);
+            assert!(diff < 1e-6, "causal {causal}: {diff}");
+            assert_eq!(tail_maps[0].size(), [2, 2, 6]);
+            let diff = (full_maps[0].narrow(1, 4, 2) - &tail_maps[0])
+                .abs()
+                .max()
+                .double_value(&[]);
+            assert!(diff < 1e-6, "causal {causal}: weights {diff}");
+        }
+        // Causal: the second-to-last token does not see the last one.
+        let (_, maps) =
+            record_attention(|| attend(&last_tokens(&q, 2), &k, &v, 1, 0.0, true, false));
+        assert_eq!(maps[0].get(0).get(0).get(5).double_value(&[]), 0.0);
+        assert!(maps[0].get(0).get(1).get(5).double_value(&[]) > 0.0);
     }
 
     #[test]

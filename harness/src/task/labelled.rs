@@ -135,6 +135,21 @@ impl LabelledTask {
             .collect()
     }
 
+    /// Which training examples steps `0..steps` of batches of `batch` draw between them,
+    /// ascending: a prefix of the first epoch's shuffle, or every example once the steps
+    /// reach a second epoch.
+    pub fn drawn_indices(&self, seed: u64, steps: u64, batch: usize) -> Vec<usize> {
+        let n = self.train.len();
+        let draws = (steps as usize).saturating_mul(batch);
+        if draws >= n {
+            return (0..n).collect();
+        }
+        let mut drawn = epoch_order(seed, 0, n);
+        drawn.truncate(draws);
+        drawn.sort_unstable();
+        drawn
+    }
+
     /// The whole training split as tensors (inputs, labels `[N]`), when it is held that
     /// way; `None` for images cut and augmented batch by batch.
     pub fn train_tensors(&self) -> Option<(&Tensor, &Tensor)> {
@@ -222,6 +237,19 @@ mod tests {
         let b = task.train_batch(1, 0, 4);
         let first: Vec<i64> = Vec::<i64>::try_from(b.inputs.select(1, 0)).unwrap();
         assert_eq!(first, labels(&b));
+    }
+
+    #[test]
+    fn drawn_indices_are_what_the_steps_draw() {
+        let task = toy(12);
+        for steps in [1, 2, 3, 4, 7] {
+            let mut drawn: Vec<usize> = (0..steps)
+                .flat_map(|s| task.train_indices(9, s, 5))
+                .collect();
+            drawn.sort_unstable();
+            drawn.dedup();
+            assert_eq!(task.drawn_indices(9, steps, 5), drawn, "{steps} steps");
+        }
     }
 
     #[test]

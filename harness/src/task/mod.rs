@@ -142,6 +142,18 @@ impl TaskShape {
     }
 }
 
+/// `t` on `device`. Host tensors go to CUDA through pinned memory with an asynchronous
+/// copy: a copy from pageable memory would first wait for the GPU's queued work.
+pub fn to_device_async(t: &Tensor, device: Device) -> Tensor {
+    match device {
+        Device::Cuda(_) if t.device() == Device::Cpu => {
+            t.pin_memory(device)
+                .to_device_(device, t.kind(), true, false)
+        }
+        _ => t.to_device(device),
+    }
+}
+
 /// Inputs `[B, T, D]` (features) or `[B, T]` (token ids) and targets
 /// `[B, targets_per_example]` (class ids).
 #[derive(Debug)]
@@ -159,10 +171,11 @@ impl Batch {
         self.len() == 0
     }
 
+    /// The batch on `device` (see [`to_device_async`]).
     pub fn to_device(&self, device: Device) -> Batch {
         Batch {
-            inputs: self.inputs.to_device(device),
-            targets: self.targets.to_device(device),
+            inputs: to_device_async(&self.inputs, device),
+            targets: to_device_async(&self.targets, device),
         }
     }
 

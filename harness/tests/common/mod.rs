@@ -11,6 +11,15 @@ use harness::run_dir::{EvalRecord, RunDir, RunResult};
 use harness::spec::RunSpec;
 use harness::task::{DataContext, TaskSpec};
 
+/// Bit XOR on two 5-bit strings, one bit per token: what gpt2-tiny learns in a few seconds.
+pub fn small_bit_xor() -> TaskSpec {
+    TaskSpec::BitXor {
+        n: 5,
+        patterns: 2,
+        patch: 1,
+    }
+}
+
 /// A small run on gpt2-tiny, frozen random init, FPT policy.
 pub fn tiny_spec(task: TaskSpec, steps: u64, lr: f64, seed: u64) -> RunSpec {
     RunSpec {
