@@ -13,7 +13,7 @@ use tch::{Device, Kind, Tensor};
 
 use crate::architecture::Architecture;
 use crate::backbone::ParamGroup;
-use crate::model::{FptModel, ModelError};
+use crate::model::FptModel;
 use crate::optim::Adam;
 use crate::spec::RunSpec;
 use crate::task::{Batch, InputKind, TaskShape};
@@ -200,12 +200,10 @@ impl StepRig {
         train::check_device(spec)?;
         let shape = spec.task.shape().map_err(TrainError::from)?;
         let model = train::build_model(spec, shape, offline)?;
-        let mut architecture = spec.model.architecture().map_err(TrainError::from)?;
-        if let Some(layers) = spec.layers {
-            architecture = architecture
-                .truncated(layers)
-                .map_err(|e| TrainError::from(ModelError::from(e)))?;
-        }
+        let architecture = spec
+            .model
+            .architecture_with_layers(spec.layers)
+            .map_err(TrainError::from)?;
         let examples = spec.batch_size as i64;
         let flops_per_step = TransformerDims::of(&architecture)
             .map(|dims| step_flops(dims, shape, examples, TrainedShares::of(&model)));

@@ -145,6 +145,18 @@ impl ModelSource {
         })
     }
 
+    /// [`Self::architecture`] cut to its first `layers` blocks when given.
+    pub fn architecture_with_layers(
+        &self,
+        layers: Option<usize>,
+    ) -> Result<Architecture, ModelError> {
+        let architecture = self.architecture()?;
+        Ok(match layers {
+            Some(layers) => architecture.truncated(layers)?,
+            None => architecture,
+        })
+    }
+
     /// The checkpoint holding this model's pretrained weights: a built-in model's is
     /// fetched into the cache when missing (never when `offline`).
     pub fn pretrained_weights(&self, offline: bool) -> Result<PathBuf, ModelError> {
@@ -277,11 +289,10 @@ impl FptModel {
         let shape = recipe.shape;
         let vs = nn::VarStore::new(recipe.device);
         let root = vs.root();
-        let mut architecture = recipe.source.architecture()?;
-        if let Some(layers) = recipe.layers {
-            architecture = architecture.truncated(layers)?;
-        }
-        let backbone = architecture.build(&root)?;
+        let backbone = recipe
+            .source
+            .architecture_with_layers(recipe.layers)?
+            .build(&root)?;
         if shape.seq_len > backbone.max_positions() {
             return Err(ModelError::TooLong {
                 needed: shape.seq_len,

@@ -151,23 +151,14 @@ fn read_back(unread: &mut Vec<StepSums>) -> Vec<StepValues> {
     if unread.is_empty() {
         return Vec::new();
     }
-    let column = |f: fn(&StepSums) -> &Tensor| {
-        let scalars: Vec<Tensor> = unread
-            .iter()
-            .map(|s| f(s).to_kind(Kind::Double).reshape([1]))
-            .collect();
-        Tensor::cat(&scalars, 0)
-    };
-    let table = Tensor::stack(
-        &[
-            column(|s| &s.loss),
-            column(|s| &s.correct),
-            column(|s| &s.grad_norm),
-        ],
-        1,
-    )
-    .to_device(tch::Device::Cpu);
-    let values = Vec::<f64>::try_from(table.reshape([-1])).expect("a [N, 3] double tensor");
+    // (loss, correct, grad_norm) of each step in turn.
+    let scalars: Vec<Tensor> = unread
+        .iter()
+        .flat_map(|s| [&s.loss, &s.correct, &s.grad_norm])
+        .map(|t| t.to_kind(Kind::Double))
+        .collect();
+    let values = Vec::<f64>::try_from(Tensor::stack(&scalars, 0).to_device(tch::Device::Cpu))
+        .expect("a vector of doubles");
     unread
         .drain(..)
         .zip(values.chunks_exact(3))
@@ -185,7 +176,8 @@ fn read_back(unread: &mut Vec<StepSums>) -> Vec<StepValues> {
 pub fn evaluate(model: &FptModel, data: &Batch) -> (f64, f64) {
     tch::no_grad(|| {
         // Summed on the device, read once.
-        let (mut loss_sum, mut correct) = (Tensor::from(0.0f64), Tensor::from(0.0f64));
+        let zero = || Tensor::zeros([], (Kind::Double, data.targets.device()));
+        let (mut loss_sum, mut correct) = (zero(), zero());
         let n = data.len();
         let mut start = 0;
         while start < n {
@@ -194,8 +186,8 @@ pub fn evaluate(model: &FptModel, data: &Batch) -> (f64, f64) {
             let (loss, right) =
                 loss_and_correct(&model.forward(&chunk.inputs, false), &chunk.targets);
             let count = chunk.targets.numel() as f64;
-            loss_sum = loss.to_kind(Kind::Double) * count + loss_sum.to_device(loss.device());
-            correct = right.to_kind(Kind::Double) + correct.to_device(loss.device());
+            loss_sum = loss.to_kind(Kind::Double) * count + loss_sum;
+            correct = right.to_kind(Kind::Double) + correct;
             start += len;
         }
         let predictions = data.targets.numel() as f64;

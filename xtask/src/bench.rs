@@ -91,6 +91,16 @@ pub fn run(args: &[OsString]) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let options = parse(args)?;
+    // Before anything long runs.
+    if options.perf_profile {
+        ensure!(
+            Command::new("perf")
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success()),
+            "--perf-profile needs `perf` on PATH (Debian: apt install linux-perf)"
+        );
+    }
     if options.criterion {
         let mut extra: Vec<OsString> = vec!["--".into()];
         extra.extend(options.criterion_args.iter().cloned());
@@ -106,54 +116,63 @@ pub fn run(args: &[OsString]) -> Result<ExitCode> {
             return Ok(code);
         }
     }
-    if options.compare {
-        run_reference_script(
-            &options,
-            "compare.py",
-            &["--rounds", &options.rounds.to_string()],
-        )?;
-    }
-    if options.perf_profile {
-        ensure!(
-            Command::new("perf")
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success()),
-            "--perf-profile needs `perf` on PATH (Debian: apt install linux-perf)"
-        );
-        run_reference_script(&options, "perf_profile.py", &[])?;
+    if options.compare || options.perf_profile {
+        let reference = ReferenceTools::prepare(&options)?;
+        if options.compare {
+            reference.run("compare.py", &["--rounds", &options.rounds.to_string()])?;
+        }
+        if options.perf_profile {
+            reference.run("perf_profile.py", &[])?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// Runs tools/reference/`script` with the torch venv's Python (HF transformers installed),
-/// the release `fpt`, the thread count, the output folder and `extra` arguments.
-fn run_reference_script(options: &Options, script: &str, extra: &[&str]) -> Result<()> {
-    let torch = libtorch::ensure()?;
-    let python = venv_python(&torch)?;
-    ensure_transformers(&python)?;
-    let fpt = build_release_fpt()?;
-    let out = options
-        .out
-        .clone()
-        .unwrap_or_else(|| target_dir().join("bench"));
-    let script = workspace_root().join("tools/reference").join(script);
-    let status = Command::new(&python)
-        .arg(&script)
-        .arg("--fpt")
-        .arg(&fpt)
-        .args(["--threads", &options.threads.to_string()])
-        .args(extra)
-        .arg("--out")
-        .arg(&out)
-        .status()
-        .with_context(|| format!("cannot run {}", python.display()))?;
-    ensure!(
-        status.success(),
-        "{} failed ({status}); its messages above say why",
-        script.display()
-    );
-    Ok(())
+/// What the scripts in tools/reference run with: the torch venv's Python (HF transformers
+/// installed), the release `fpt`, the thread count and the output folder.
+struct ReferenceTools {
+    python: PathBuf,
+    fpt: PathBuf,
+    threads: String,
+    out: PathBuf,
+}
+
+impl ReferenceTools {
+    fn prepare(options: &Options) -> Result<Self> {
+        let torch = libtorch::ensure()?;
+        let python = venv_python(&torch)?;
+        ensure_transformers(&python)?;
+        Ok(Self {
+            python,
+            fpt: build_release_fpt()?,
+            threads: options.threads.to_string(),
+            out: options
+                .out
+                .clone()
+                .unwrap_or_else(|| target_dir().join("bench")),
+        })
+    }
+
+    /// Runs tools/reference/`script` with `extra` arguments.
+    fn run(&self, script: &str, extra: &[&str]) -> Result<()> {
+        let script = workspace_root().join("tools/reference").join(script);
+        let status = Command::new(&self.python)
+            .arg(&script)
+            .arg("--fpt")
+            .arg(&self.fpt)
+            .args(["--threads", &self.threads])
+            .args(extra)
+            .arg("--out")
+            .arg(&self.out)
+            .status()
+            .with_context(|| format!("cannot run {}", self.python.display()))?;
+        ensure!(
+            status.success(),
+            "{} failed ({status}); its messages above say why",
+            script.display()
+        );
+        Ok(())
+    }
 }
 
 fn python_can_import(python: &Path, module: &str) -> bool {

@@ -13,8 +13,8 @@ use tch::nn;
 use tch::Tensor;
 
 use super::layers::{
-    encoder_layer, last_tokens, normal, EncoderConfigError, EncoderFields, LayerNorm, Linear,
-    SelfAttention,
+    encoder_layer, last_tokens, normal, queries_per_layer, EncoderConfigError, EncoderFields,
+    LayerNorm, Linear, SelfAttention,
 };
 use super::{Backbone, ParamGroup, ParamRole};
 
@@ -256,10 +256,8 @@ impl Backbone for Bert {
         let c = &self.config;
         let p = c.hidden_dropout_prob;
         let mut hs = self.embeddings.forward(xs, p, train);
-        let (t, last) = (xs.size()[1], self.layers.len().saturating_sub(1));
-        for (i, layer) in self.layers.iter().enumerate() {
-            // Earlier layers feed the last layer's keys and values: every token.
-            let queries = if i == last { tokens } else { t };
+        let layers = queries_per_layer(self.layers.len(), xs.size()[1], tokens);
+        for (layer, queries) in self.layers.iter().zip(layers) {
             let context =
                 layer
                     .attention

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use tch::nn::{self, Init};
 use tch::Tensor;
 
-use super::layers::{attend, gelu_approximation, in_weight_kind, last_tokens, normal, LayerNorm};
+use super::layers::{
+    attend, gelu_approximation, in_weight_kind, last_tokens, normal, queries_per_layer, LayerNorm,
+};
 use super::{Backbone, ParamGroup, ParamRole};
 
 /// The hyper-parameters of a GPT-2, with HF's config.json field names.
@@ -266,10 +268,8 @@ impl Backbone for Gpt2 {
         let t = xs.size()[1];
         let c = &self.config;
         let mut hs = (xs + self.wpe.narrow(0, 0, t)).dropout(c.embd_pdrop, train);
-        let last = self.blocks.len().saturating_sub(1);
-        for (i, block) in self.blocks.iter().enumerate() {
-            // Earlier blocks feed the last block's keys and values: every token.
-            let queries = if i == last { tokens } else { t };
+        let blocks = queries_per_layer(self.blocks.len(), t, tokens);
+        for (block, queries) in self.blocks.iter().zip(blocks) {
             let attn = self.attention(block, &block.ln_1.forward(&hs), queries, train);
             hs = last_tokens(&hs, queries) + attn.dropout(c.resid_pdrop, train);
             let mlp = block

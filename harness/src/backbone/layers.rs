@@ -105,6 +105,14 @@ pub(crate) fn last_tokens(xs: &Tensor, tokens: i64) -> Tensor {
     xs.narrow(1, t - tokens, tokens)
 }
 
+/// How many of the last tokens each of `layers` blocks runs its queries (and everything
+/// after attention) for, on `t` tokens of which the caller wants the last `tokens`: every
+/// token but in the last block, whose outputs only the wanted tokens need; the earlier
+/// blocks feed its keys and values.
+pub(crate) fn queries_per_layer(layers: usize, t: i64, tokens: i64) -> impl Iterator<Item = i64> {
+    (0..layers).map(move |i| if i + 1 == layers { tokens } else { t })
+}
+
 /// Which keys each query may see under a causal mask when the queries are the last `tq` of
 /// `tk` tokens: `[tq, tk]`, true up to the query's own position.
 fn causal_visibility(tq: i64, tk: i64, device: tch::Device) -> Tensor {
