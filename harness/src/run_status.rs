@@ -5,6 +5,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
+use datasets::lock::Holder;
+
 use crate::run_dir::{self, RunDir, RunDirError, CHECKPOINT, RESULT, SPEC};
 use crate::slurm::{JobPhase, Slurm, SlurmError, SlurmRecord, TaskKey, TaskState};
 
@@ -28,10 +30,9 @@ pub enum RunStatusError {
 pub enum RunState {
     /// Queued in Slurm, or never started.
     Pending,
-    /// Running in Slurm.
+    /// Running in Slurm, or held by a live process (its run.lock).
     Running,
-    /// Has progress on disk but no result and no live Slurm task: an interrupted local run
-    /// (or one still training locally; the files cannot tell).
+    /// Has progress on disk but no result, no live Slurm task and no process holding it.
     Interrupted,
     Done,
     /// Finished, with a loss or gradient that was not finite.
@@ -67,6 +68,8 @@ impl std::fmt::Display for RunState {
 pub struct RunStatus {
     pub dir: PathBuf,
     pub state: RunState,
+    /// The process writing the run now (its run.lock), if any.
+    pub holder: Option<Holder>,
     /// The Slurm array task that last took the run on, if any.
     pub slurm: Option<SlurmRecord>,
     /// What Slurm says of that task, while it still knows it.
@@ -209,12 +212,14 @@ fn statuses_from(
         .collect()
 }
 
-/// The status the run's own files tell: done, diverged, interrupted or pending.
+/// The status the run's own files tell: done, diverged, running (a process holds its
+/// lock), interrupted or pending.
 fn from_files(dir: &Path) -> Result<RunStatus, RunStatusError> {
     let (run, spec) = RunDir::open(dir)?;
     let mut status = RunStatus {
         dir: dir.to_path_buf(),
         state: RunState::Pending,
+        holder: RunDir::holder(dir)?,
         slurm: None,
         slurm_task: None,
         step: None,
@@ -232,7 +237,9 @@ fn from_files(dir: &Path) -> Result<RunStatus, RunStatusError> {
         status.accuracy = Some(result.test_accuracy);
     } else {
         status.step = run.read_metrics()?.last().map(|r| r.step);
-        if status.step.is_some() || dir.join(CHECKPOINT).exists() {
+        if status.holder.is_some() {
+            status.state = RunState::Running;
+        } else if status.step.is_some() || dir.join(CHECKPOINT).exists() {
             status.state = RunState::Interrupted;
         }
     }
@@ -246,7 +253,11 @@ fn follow_slurm(
     tasks: Option<&HashMap<TaskKey, TaskState>>,
 ) {
     status.slurm_task = tasks.and_then(|t| t.get(&task_key(&record)).cloned());
-    if !matches!(status.state, RunState::Done | RunState::Diverged) {
+    // What the files say of a finished or held run outranks Slurm's view.
+    if !matches!(
+        status.state,
+        RunState::Done | RunState::Diverged | RunState::Running
+    ) {
         status.state = slurm_state(tasks.is_some(), status.slurm_task.as_ref());
         if !matches!(status.state, RunState::Pending | RunState::Running) {
             let logs = [
@@ -343,6 +354,7 @@ mod tests {
         let run = |state| RunStatus {
             dir: PathBuf::new(),
             state,
+            holder: None,
             slurm: None,
             slurm_task: None,
             step: None,

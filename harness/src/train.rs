@@ -651,7 +651,8 @@ impl TrainError {
     /// Whether the user's input (spec, names, files) is at fault rather than the run.
     pub fn is_bad_input(&self) -> bool {
         match self {
-            TrainError::Torch(_) | TrainError::RunDir(RunDirError::Io { .. }) => false,
+            TrainError::Torch(_) => false,
+            TrainError::RunDir(e) => e.is_bad_input(),
             TrainError::Task(e) => e.is_bad_input(),
             TrainError::Model(e) => e.is_bad_input(),
             _ => true,

@@ -146,3 +146,67 @@ fn smoke_profile_writes_runs_and_a_report_then_skips_them() {
     assert!(second.status.success(), "{stderr}");
     assert!(stderr.contains("3 runs (0 to train)"), "{stderr}");
 }
+
+/// Two `fpt reproduce` started together on one suite: each run trains once (the second
+/// process waits for the runs the first holds, and the first for the second's), both
+/// finish, and the report they write in turn is whole.
+#[test]
+fn two_reproduce_on_one_suite_train_each_run_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = tmp.path().join("runs");
+    let report = tmp.path().join("report");
+    let start = || {
+        Command::new(env!("CARGO_BIN_EXE_fpt"))
+            .args(["--threads", "1", "reproduce", "--profile", "smoke", "--out"])
+            .arg(&runs)
+            .arg("--report-dir")
+            .arg(&report)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (start(), start());
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    let said = format!(
+        "{}\n----\n{}",
+        String::from_utf8_lossy(&a.stderr),
+        String::from_utf8_lossy(&b.stderr)
+    );
+    assert!(a.status.success() && b.status.success(), "{said}");
+    assert!(
+        said.contains("in use by process") && said.contains("trained by another process"),
+        "the two never met over a run: {said}"
+    );
+
+    let suite: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(runs.join("suite.json")).unwrap()).unwrap();
+    let ids: Vec<&str> = suite["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 3);
+    for id in &ids {
+        let metrics = std::fs::read_to_string(runs.join(id).join("metrics.jsonl")).unwrap();
+        let steps: Vec<u64> = metrics
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["step"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .collect();
+        assert!(
+            steps.first() == Some(&0) && steps.windows(2).all(|w| w[0] < w[1]),
+            "{id} trained more than once: {steps:?}"
+        );
+        assert!(runs.join(id).join("result.json").is_file(), "{id}");
+    }
+    // The last report written holds every run.
+    let table = std::fs::read_to_string(report.join("tables/runs.csv")).unwrap();
+    for id in &ids {
+        assert!(table.contains(id), "{id} missing from the report: {table}");
+    }
+}

@@ -1,5 +1,6 @@
-//! A run killed with SIGKILL mid-way and resumed ends with exactly the numbers of an
-//! uninterrupted run with the same seed (CPU).
+//! A run folder has one writer: a run killed with SIGKILL mid-way (its lock released by the
+//! OS) and resumed ends with exactly the numbers of an uninterrupted run with the same seed
+//! (CPU), and a second process trying to write a run that is training is refused at once.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -86,6 +87,39 @@ fn killed_then_resumed_equals_uninterrupted() {
 
     assert!(train(&cut, true).status().unwrap().success());
     assert_eq!(numbers(&cut), numbers(&whole));
+}
+
+#[test]
+fn a_second_writer_is_refused_and_the_first_trains_undisturbed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let alone = tmp.path().join("alone");
+    assert!(train(&alone, false).status().unwrap().success());
+
+    let shared = tmp.path().join("shared");
+    let mut first = train(&shared, false).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while metrics_lines(&shared) < 1 {
+        assert!(Instant::now() < deadline, "the first run never evaluated");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let second = train(&shared, true)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("is in use by process {} on host", first.id()))
+            && stderr.contains("wait for it or stop it"),
+        "{stderr}"
+    );
+    assert!(
+        first.try_wait().unwrap().is_none(),
+        "the first run ended before the second was refused: the test proves nothing"
+    );
+    assert!(first.wait().unwrap().success());
+    // Each evaluation once, and the numbers of a run that had the folder to itself.
+    assert_eq!(numbers(&shared), numbers(&alone));
 }
 
 fn metrics_lines(dir: &Path) -> usize {

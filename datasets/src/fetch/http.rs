@@ -17,7 +17,7 @@ use reqwest::blocking::{Client, Response};
 use reqwest::header::{CONTENT_RANGE, ETAG, IF_RANGE, LAST_MODIFIED, RANGE};
 use reqwest::StatusCode;
 
-use super::lock::sibling;
+use super::sibling::sibling;
 use super::FetchOptions;
 
 /// Why one attempt failed, and whether another attempt may help.

@@ -13,11 +13,11 @@
 //! `<file>.sha256`; [`Fetcher::verify`] and later fetches check against it.
 
 mod http;
-mod lock;
 mod npm;
 mod package;
 mod pip;
 mod progress;
+mod sibling;
 mod stamp;
 
 use std::fs;
@@ -28,7 +28,7 @@ use crate::archive::{self, ArchiveError, ArchiveFormat};
 use crate::checksum::{digest_file, Expected, FileDigests, Sha256};
 use crate::registry::{Artifact, Integrity, Source};
 
-pub use lock::lock_path;
+pub use sibling::lock_path;
 
 /// Every knob of fetching. [`FetchOptions::new`] gives the defaults used by `fpt data fetch`.
 #[derive(Debug, Clone)]
@@ -170,7 +170,8 @@ impl Fetcher {
             }
         };
         fs::create_dir_all(&self.options.cache_dir).map_err(io_err(&self.options.cache_dir))?;
-        let _lock = lock::ArtifactLock::acquire(&path).map_err(io_err(&lock_path(&path)))?;
+        let lock = lock_path(&path);
+        let _lock = crate::lock::FileLock::wait(&lock).map_err(io_err(&lock))?;
 
         let checked = match stamp::fresh(&path) {
             Some(sha256) => Ok(sha256),
@@ -272,12 +273,12 @@ impl Fetcher {
 
     /// Try every source in order; returns the SHA-256 of the file now at `path`.
     fn download(&self, artifact: &Artifact, path: &Path) -> Result<Sha256, FetchError> {
-        let part = lock::sibling(path, ".part");
+        let part = sibling::sibling(path, ".part");
         let mut attempts = Vec::new();
         for source in &artifact.sources {
             let label = source.to_string();
             let bar = progress::bar(self.options.progress, &artifact.name, artifact.size);
-            let scratch = lock::sibling(path, ".scratch");
+            let scratch = sibling::sibling(path, ".scratch");
             let got = match source {
                 Source::Url(url) => self
                     .client(artifact)
@@ -351,7 +352,7 @@ impl Fetcher {
         path: &Path,
         sha256: &Sha256,
     ) -> Result<(), FetchError> {
-        let stamp = lock::sibling(path, ".sha256");
+        let stamp = sibling::sibling(path, ".sha256");
         fs::write(&stamp, format!("{sha256}\n")).map_err(|source| FetchError::Io {
             artifact: artifact.name.clone(),
             path: stamp,
@@ -389,7 +390,7 @@ impl Fetcher {
 }
 
 fn read_stamp(path: &Path) -> Option<Sha256> {
-    fs::read_to_string(lock::sibling(path, ".sha256"))
+    fs::read_to_string(sibling::sibling(path, ".sha256"))
         .ok()?
         .trim()
         .parse()

@@ -6,7 +6,7 @@ use std::fs;
 use std::path::Path;
 use std::time::UNIX_EPOCH;
 
-use super::lock;
+use super::sibling;
 use crate::checksum::Sha256;
 
 fn identity(path: &Path) -> Option<(u64, u128)> {
@@ -22,7 +22,7 @@ fn identity(path: &Path) -> Option<(u64, u128)> {
 
 /// The SHA-256 recorded for `path`, if its stamp still matches the file.
 pub fn fresh(path: &Path) -> Option<Sha256> {
-    let text = fs::read_to_string(lock::sibling(path, ".verified")).ok()?;
+    let text = fs::read_to_string(sibling::sibling(path, ".verified")).ok()?;
     let mut parts = text.split_whitespace();
     let size: u64 = parts.next()?.parse().ok()?;
     let mtime: u128 = parts.next()?.parse().ok()?;
@@ -34,8 +34,8 @@ pub fn fresh(path: &Path) -> Option<Sha256> {
 /// without a stamp the next load simply hashes again.
 pub fn record(path: &Path, sha256: &Sha256) {
     if let Some((size, mtime)) = identity(path) {
-        let stamp = lock::sibling(path, ".verified");
-        let tmp = lock::sibling(path, ".verified.tmp");
+        let stamp = sibling::sibling(path, ".verified");
+        let tmp = sibling::sibling(path, ".verified.tmp");
         let written = fs::write(&tmp, format!("{size} {mtime} {sha256}\n"))
             .and_then(|()| fs::rename(&tmp, &stamp));
         if let Err(e) = written {

@@ -228,7 +228,7 @@ fn is_bad_input(err: &anyhow::Error) -> bool {
             || e.downcast_ref::<TrainError>()
                 .is_some_and(TrainError::is_bad_input)
             || e.downcast_ref::<RunDirError>()
-                .is_some_and(|e| !matches!(e, RunDirError::Io { .. }))
+                .is_some_and(RunDirError::is_bad_input)
             || e.downcast_ref::<harness::task::TaskError>()
                 .is_some_and(harness::task::TaskError::is_bad_input)
             || e.is::<harness::spec::SpecError>()

@@ -28,7 +28,12 @@ pub fn run(args: ReportArgs) -> Result<()> {
 }
 
 /// Writes the report of the runs in `runs` into `out`, prints its tables and where it is.
+/// One process at a time per suite (`runs/report.lock`): two `fpt reproduce` finishing
+/// together write one after the other, and the last one's report is whole.
 pub fn write(runs: &Path, out: &Path) -> Result<()> {
+    let lock = runs.join("report.lock");
+    let _lock = datasets::lock::FileLock::wait(&lock)
+        .with_context(|| format!("cannot lock {}", lock.display()))?;
     let report = reports::write_report(runs, out)
         .with_context(|| format!("writing the report of {}", runs.display()))?;
     println!("{}", report.text);

@@ -14,7 +14,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use harness::experiment;
 use harness::model::InitKind;
-use harness::run_dir::{self, RunDir};
+use harness::run_dir::{self, RunDir, RunDirError, RunResult};
 use harness::run_status;
 use harness::slurm::{self, Slurm, SubmitOptions};
 use harness::spec::DeviceSpec;
@@ -202,16 +202,22 @@ fn print_plan(suite: &Suite, out: &mut impl Write) -> std::io::Result<()> {
 
 /// Opens every run's directory (writing its spec.toml) and returns the ids still to train.
 /// Fails before any training on a folder holding another spec, or an interrupted run
-/// without --resume.
+/// without --resume. A run another process is writing stays pending: the executor waits
+/// for it.
 fn prepare(suite: &Suite, runs_dir: &Path, resume: bool) -> Result<Vec<String>> {
     let mut pending = Vec::new();
     for run in &suite.runs {
         let out = runs_dir.join(&run.id);
         // A finished run is kept whatever --resume says.
         let finished = out.join(run_dir::RESULT).is_file();
-        let dir = RunDir::prepare(&out, &run.spec, resume || finished)?;
-        if dir.read_result()?.is_none() {
-            pending.push(run.id.clone());
+        match RunDir::prepare(&out, &run.spec, resume || finished) {
+            Ok(dir) if dir.read_result()?.is_some() => {}
+            Ok(_) => pending.push(run.id.clone()),
+            Err(RunDirError::InUse { holder, .. }) => {
+                tracing::info!("{}: in use by {holder}; this process waits for it", run.id);
+                pending.push(run.id.clone());
+            }
+            Err(e) => return Err(e.into()),
         }
     }
     Ok(pending)
@@ -323,92 +329,189 @@ impl Drop for Running<'_> {
     }
 }
 
+/// Where each pending run of one `Executor::run` stands.
+struct Schedule<'a> {
+    /// Not started, in the suite's order.
+    queue: Vec<&'a SuiteRun>,
+    /// Being written by another process (its run.lock is held): waited for, then taken as
+    /// done or, if that process left it unfinished, trained here.
+    held: Vec<&'a SuiteRun>,
+    running: Running<'a>,
+    failed: Vec<String>,
+    /// Sources whose backbone must not be used: failed or diverged.
+    unusable: Vec<String>,
+    done: usize,
+    total: usize,
+}
+
+impl Schedule<'_> {
+    fn is_over(&self) -> bool {
+        self.queue.is_empty() && self.held.is_empty() && self.running.0.is_empty()
+    }
+
+    /// Whether run `id` has not finished yet (here or in another process).
+    fn is_unfinished(&self, id: &str) -> bool {
+        self.queue.iter().chain(&self.held).any(|r| r.id == id)
+            || self.running.0.iter().any(|(r, _)| r.id == id)
+    }
+}
+
 impl Executor<'_> {
     /// Trains the pending runs, those a task-pretrained init depends on first; returns the
     /// ids of runs that failed (runs depending on a failed or diverged source are not
-    /// started, and count as failed).
+    /// started, and count as failed). Runs another process holds are waited for, not
+    /// trained twice.
     fn run(&self, suite: &Suite, pending: &[String]) -> Result<Vec<String>> {
         let fpt = std::env::current_exe().context("cannot find the fpt binary")?;
-        let mut queue: Vec<&SuiteRun> = suite
+        let queue: Vec<&SuiteRun> = suite
             .runs
             .iter()
             .filter(|r| pending.contains(&r.id))
             .collect();
-        let total = queue.len();
-        let bar = overall_bar(total as u64, self.jobs > 1);
+        let mut schedule = Schedule {
+            total: queue.len(),
+            queue,
+            held: Vec::new(),
+            running: Running(Vec::new()),
+            failed: Vec::new(),
+            unusable: Vec::new(),
+            done: 0,
+        };
+        let bar = overall_bar(schedule.total as u64, self.jobs > 1);
         // Lines above the bar, or plain lines on stderr when it is hidden.
         let say = |line: String| bar.suspend(|| eprintln!("{line}"));
-        let mut running = Running(Vec::new());
-        let mut failed: Vec<String> = Vec::new();
-        // Sources whose backbone must not be used: failed or diverged.
-        let mut unusable: Vec<String> = Vec::new();
-        let mut done = 0;
-        while !queue.is_empty() || !running.0.is_empty() {
-            // Start what may start: a run whose source is still pending or running waits.
-            while running.0.len() < self.jobs {
-                let waiting = |id: &String| {
-                    queue.iter().any(|r| &r.id == id) || running.0.iter().any(|(r, _)| &r.id == id)
-                };
-                let Some(i) = queue
-                    .iter()
-                    .position(|r| r.after.as_ref().is_none_or(|a| !waiting(a)))
-                else {
-                    break;
-                };
-                let run = queue.remove(i);
-                if let Some(source) = run.after.as_ref().filter(|a| unusable.contains(a)) {
-                    failed.push(run.id.clone());
-                    unusable.push(run.id.clone());
-                    say(format!(
-                        "{}: not started, its source run {source} failed or diverged",
-                        run.id
-                    ));
-                    continue;
-                }
-                running.0.push((run, self.spawn(&fpt, run)?));
-            }
+        while !schedule.is_over() {
+            self.start_ready(&fpt, &mut schedule, &say)?;
             std::thread::sleep(Duration::from_millis(200));
-            let mut i = 0;
-            while i < running.0.len() {
-                let Some(status) = running.0[i].1.try_wait()? else {
-                    i += 1;
-                    continue;
-                };
-                let (run, _) = running.0.remove(i);
-                done += 1;
-                bar.inc(1);
-                let out = self.runs_dir.join(&run.id);
-                let result = run_dir::read_result(&out.join(run_dir::RESULT));
-                let line = match (status.success(), result) {
-                    (true, Ok(Some(r))) => {
-                        if r.diverged {
-                            unusable.push(run.id.clone());
-                        }
-                        format!(
-                            "test accuracy {:.1}%{} in {:.0}s",
-                            100.0 * r.test_accuracy,
-                            if r.diverged { " (diverged)" } else { "" },
-                            r.wall_seconds
-                        )
-                    }
-                    _ => {
-                        failed.push(run.id.clone());
-                        unusable.push(run.id.clone());
-                        match self.jobs > 1 {
-                            true => {
-                                format!("FAILED ({status}); see {}", out.join(TRAIN_LOG).display())
-                            }
-                            false => format!("FAILED ({status}); its log is above"),
-                        }
-                    }
-                };
-                say(format!("[{done}/{total}] {}: {line}", run.id));
-            }
+            let finished = self.reap(&mut schedule, &say)?;
+            let taken = self.recheck_held(&mut schedule, &say)?;
+            bar.inc((finished + taken) as u64);
         }
         bar.finish_and_clear();
-        Ok(failed)
+        Ok(schedule.failed)
     }
 
+    /// Starts queued runs while jobs are free: a run whose source is unfinished waits, one
+    /// another process holds moves to `held`.
+    fn start_ready<'s>(
+        &self,
+        fpt: &Path,
+        schedule: &mut Schedule<'s>,
+        say: &impl Fn(String),
+    ) -> Result<()> {
+        while schedule.running.0.len() < self.jobs {
+            let Some(i) = schedule
+                .queue
+                .iter()
+                .position(|r| r.after.as_ref().is_none_or(|a| !schedule.is_unfinished(a)))
+            else {
+                break;
+            };
+            let run = schedule.queue.remove(i);
+            if let Some(source) = run.after.as_ref().filter(|a| schedule.unusable.contains(a)) {
+                schedule.failed.push(run.id.clone());
+                schedule.unusable.push(run.id.clone());
+                say(format!(
+                    "{}: not started, its source run {source} failed or diverged",
+                    run.id
+                ));
+                continue;
+            }
+            if let Some(holder) = RunDir::holder(&self.runs_dir.join(&run.id))? {
+                say(format!(
+                    "{}: in use by {holder}; waiting for it to finish",
+                    run.id
+                ));
+                schedule.held.push(run);
+                continue;
+            }
+            schedule.running.0.push((run, self.spawn(fpt, run)?));
+        }
+        Ok(())
+    }
+
+    /// Collects the children that ended; returns how many runs that settled.
+    fn reap(&self, schedule: &mut Schedule<'_>, say: &impl Fn(String)) -> Result<usize> {
+        let mut settled = 0;
+        let mut i = 0;
+        while i < schedule.running.0.len() {
+            let Some(status) = schedule.running.0[i].1.try_wait()? else {
+                i += 1;
+                continue;
+            };
+            let (run, _) = schedule.running.0.remove(i);
+            let out = self.runs_dir.join(&run.id);
+            let result = run_dir::read_result(&out.join(run_dir::RESULT));
+            let line = match (status.success(), result) {
+                (true, Ok(Some(r))) => finished_line(&r),
+                // Another process took the run between our look and the child's start.
+                _ if RunDir::holder(&out)?.is_some() => {
+                    schedule.held.push(run);
+                    continue;
+                }
+                _ => {
+                    schedule.failed.push(run.id.clone());
+                    match self.jobs > 1 {
+                        true => format!("FAILED ({status}); see {}", out.join(TRAIN_LOG).display()),
+                        false => format!("FAILED ({status}); its log is above"),
+                    }
+                }
+            };
+            self.settle(schedule, run, &line, say)?;
+            settled += 1;
+        }
+        Ok(settled)
+    }
+
+    /// Runs another process held and has let go of: done if it finished them, queued
+    /// again (to resume here) if it did not. Returns how many settled.
+    fn recheck_held(&self, schedule: &mut Schedule<'_>, say: &impl Fn(String)) -> Result<usize> {
+        let mut settled = 0;
+        let mut i = 0;
+        while i < schedule.held.len() {
+            let out = self.runs_dir.join(&schedule.held[i].id);
+            if RunDir::holder(&out)?.is_some() {
+                i += 1;
+                continue;
+            }
+            let run = schedule.held.remove(i);
+            match run_dir::read_result(&out.join(run_dir::RESULT)) {
+                Ok(Some(r)) => {
+                    let line = format!("{} (trained by another process)", finished_line(&r));
+                    self.settle(schedule, run, &line, say)?;
+                    settled += 1;
+                }
+                _ => {
+                    say(format!(
+                        "{}: released unfinished by the other process; resuming it here",
+                        run.id
+                    ));
+                    schedule.queue.insert(0, run);
+                }
+            }
+        }
+        Ok(settled)
+    }
+
+    /// Counts `run` as settled, noting a source that must not be used, and says `line`.
+    fn settle(
+        &self,
+        schedule: &mut Schedule<'_>,
+        run: &SuiteRun,
+        line: &str,
+        say: &impl Fn(String),
+    ) -> Result<()> {
+        let result = run_dir::read_result(&self.runs_dir.join(&run.id).join(run_dir::RESULT))?;
+        if result.is_none_or(|r| r.diverged) {
+            schedule.unusable.push(run.id.clone());
+        }
+        schedule.done += 1;
+        say(format!(
+            "[{}/{}] {}: {line}",
+            schedule.done, schedule.total, run.id
+        ));
+        Ok(())
+    }
     fn spawn(&self, fpt: &Path, run: &SuiteRun) -> Result<Child> {
         let out = self.runs_dir.join(&run.id);
         let mut command = Command::new(fpt);
@@ -441,6 +544,16 @@ impl Executor<'_> {
             .spawn()
             .with_context(|| format!("cannot start {}", fpt.display()))
     }
+}
+
+/// `test accuracy 97.1% in 12s`, with "(diverged)" when it did.
+fn finished_line(r: &RunResult) -> String {
+    format!(
+        "test accuracy {:.1}%{} in {:.0}s",
+        100.0 * r.test_accuracy,
+        if r.diverged { " (diverged)" } else { "" },
+        r.wall_seconds
+    )
 }
 
 /// Where a run trained by a parallel job logs.

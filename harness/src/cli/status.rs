@@ -22,15 +22,15 @@ pub fn run(args: StatusArgs) -> Result<()> {
             "note: Slurm could not be asked about submitted runs ({why}); they show as unknown"
         );
     }
-    let header = ["RUN", "STATE", "SLURM", "STEP", "ACCURACY"].map(String::from);
-    let rows: Vec<[String; 5]> = survey.runs.iter().map(row).collect();
+    let header = ["RUN", "STATE", "SLURM", "STEP", "ACCURACY", "HELD BY"].map(String::from);
+    let rows: Vec<[String; 6]> = survey.runs.iter().map(row).collect();
     let mut widths = header.clone().map(|h| h.len());
     for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.len());
         }
     }
-    let line = |cells: &[String; 5]| {
+    let line = |cells: &[String; 6]| {
         let padded: Vec<String> = cells
             .iter()
             .zip(widths)
@@ -49,7 +49,7 @@ pub fn run(args: StatusArgs) -> Result<()> {
     Ok(())
 }
 
-fn row(status: &RunStatus) -> [String; 5] {
+fn row(status: &RunStatus) -> [String; 6] {
     let name = status.dir.file_name().map_or_else(
         || status.dir.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
@@ -70,5 +70,16 @@ fn row(status: &RunStatus) -> [String; 5] {
     let accuracy = status
         .accuracy
         .map_or("-".into(), |a| format!("{:.2}%", 100.0 * a));
-    [name, status.state.to_string(), slurm, step, accuracy]
+    let holder = status
+        .holder
+        .as_ref()
+        .map_or("-".into(), |h| format!("pid {} on {}", h.pid, h.host));
+    [
+        name,
+        status.state.to_string(),
+        slurm,
+        step,
+        accuracy,
+        holder,
+    ]
 }
