@@ -12,6 +12,7 @@ pub mod freeze;
 pub mod inspect;
 pub mod machine;
 pub mod model;
+pub mod numerics;
 pub mod optim;
 pub mod profile;
 /// The paper's numbers (experiments/paper.toml) live in `reports`, which reads no harness code.

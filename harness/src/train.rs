@@ -14,7 +14,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tch::{Kind, Tensor};
 
 use crate::feature_cache::{Draws, StepInputs};
-use crate::model::{FptModel, InitKind, ModelError, ModelRecipe};
+use crate::model::{FptModel, FrozenPrecision, InitKind, ModelError, ModelRecipe};
 use crate::optim::Adam;
 use crate::run_dir::{
     EvalRecord, RunDir, RunDirError, RunResult, SlurmPlacement, Versions, CHECKPOINT,
@@ -340,6 +340,15 @@ pub fn build_model(
         orthogonal_gain: spec.orthogonal_gain,
         device: spec.device.0,
     })?;
+    if spec.frozen_precision == FrozenPrecision::Bf16 && spec.device.0 == tch::Device::Cpu {
+        let paths = crate::machine::MatmulPaths::current();
+        match paths.bf16 {
+            crate::machine::MatmulPath::Amx => {
+                tracing::info!("bf16 frozen body: {}", paths.bf16_advice())
+            }
+            _ => tracing::warn!("bf16 frozen body: {}", paths.bf16_advice()),
+        }
+    }
     model.set_frozen_precision(spec.frozen_precision);
     Ok(model)
 }

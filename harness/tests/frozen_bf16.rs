@@ -55,15 +55,21 @@ fn frozen_matrices_are_bf16_and_the_forward_stays_close() {
     assert!(diff < 0.05 * scale, "{diff} against logits up to {scale}");
 }
 
+/// Trained alike, the bf16 body jumps to 100% between steps 600 and 800 on an Intel Xeon
+/// with AMX, and so it does there with oneDNN held to AVX-512 bf16, AVX-512 or AVX2; on an
+/// AMD EPYC (AVX-512 bf16, other MKL kernels) it had reached 92% at step 1,000, still
+/// climbing. When the jump comes depends on rounding, so the test asserts that it learns
+/// (90%; chance is 50%, the output-only ablation about 56%) with 500 steps to spare past
+/// where the slowest CPU seen had crossed that, not the step it happens at.
 #[test]
 fn a_bf16_frozen_body_learns_bit_xor() {
     let dir = tempfile::tempdir().unwrap();
-    let spec = bit_xor(1000, FrozenPrecision::Bf16);
+    let spec = bit_xor(1500, FrozenPrecision::Bf16);
     assert!(spec.run_id().contains("-bf16-"), "{}", spec.run_id());
     let (result, metrics) = train_in(dir.path(), &spec);
     assert!(!result.diverged);
     assert!(
-        result.test_accuracy >= 0.99,
+        result.test_accuracy >= 0.9,
         "held-out accuracy {}; curve {:?}",
         result.test_accuracy,
         numbers(&metrics)

@@ -99,6 +99,10 @@ mod tests {
             let ours = ln.prepare().forward(&xs);
             let theirs = reference(&xs, &ln.weight, &ln.bias);
             let diff = (ours - theirs).abs().max().double_value(&[]);
+            // f64 (u = 2^-53 = 1.1e-16): two ways of normalising rows of 5 values agree to a
+            // few roundings of outputs of order 1 (the gains scale them by at most ~2), so
+            // 1e-12 is thousands of roundings wide, and a wrong epsilon or n/(n-1) (1e-3
+            // rows: effects of order 1e-1) is far outside it.
             assert!(diff < 1e-12, "{init:?}: max difference {diff}");
         }
     }

@@ -161,6 +161,13 @@ pub(crate) mod test_support {
         let xs = Tensor::randn([2, 7, backbone.hidden_size()], tch::kind::FLOAT_CPU);
         let full = tch::no_grad(|| backbone.forward(&xs, false));
         assert_eq!(full.size(), xs.size());
+        // Fewer queries make other GEMM shapes, so other kernels: equal within rounding.
+        // The widest sum is the feed-forward's, 4 x hidden in every config tested here.
+        let bound = crate::numerics::Arithmetic {
+            depth: backbone.num_layers(),
+            widest_sum: 4 * backbone.hidden_size() as usize,
+            magnitude: full.abs().max().double_value(&[]),
+        };
         for tokens in [1, 3, 7] {
             let tail = tch::no_grad(|| backbone.forward_last(&xs, tokens, false));
             assert_eq!(tail.size(), [2, tokens, backbone.hidden_size()]);
@@ -168,7 +175,10 @@ pub(crate) mod test_support {
                 .abs()
                 .max()
                 .double_value(&[]);
-            assert!(diff < 1e-5, "{tokens} tokens: {diff}");
+            assert!(
+                diff <= bound.fp32_tolerance(),
+                "{tokens} tokens: {diff}, {bound:?}"
+            );
         }
     }
 

@@ -300,6 +300,14 @@ fn info() -> Result<()> {
     println!("cuda devices: {}", tch::Cuda::device_count());
     println!("cudnn available: {}", tch::Cuda::cudnn_is_available());
     println!("threads: {}", tch::get_num_threads());
+    let machine = harness::machine::Machine::current();
+    let paths = harness::machine::MatmulPaths::current();
+    println!("cpu: {} ({} cores)", machine.cpu, machine.cores);
+    println!("matmul paths: {}", paths.summary());
+    println!(
+        "--frozen-precision bf16 on the cpu: {}",
+        paths.bf16_advice()
+    );
     println!("cache: {}", fpt_home().display());
     Ok(())
 }

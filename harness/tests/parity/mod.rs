@@ -1,9 +1,12 @@
-//! Helpers shared by the Hugging Face parity tests of the BERT and ViT backbones.
+//! Helpers shared by the Hugging Face parity tests: the committed fixtures, and the
+//! rounding-error bound ours is held to (derived from the fixture's arithmetic, see
+//! `harness::numerics`, not from what one machine printed).
 #![allow(dead_code)] // each test binary uses a different subset
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use harness::numerics::Arithmetic;
 use tch::Tensor;
 
 /// A committed fixture folder under tests/fixtures (written by tools/golden/).
@@ -32,6 +35,65 @@ pub fn tensor(file: &Path, name: &str) -> Tensor {
 pub fn config<T: serde::de::DeserializeOwned>(dir: &Path) -> T {
     let text = std::fs::read_to_string(dir.join("config.json")).unwrap();
     serde_json::from_str(&text).unwrap()
+}
+
+/// The arithmetic of a Hugging Face model's forward pass over `tokens` tokens, from its
+/// config.json (GPT-2's or BERT/ViT's field names), at the scale of `expected`.
+pub fn arithmetic(config: &serde_json::Value, tokens: i64, expected: &Tensor) -> Arithmetic {
+    let field = |names: &[&str]| names.iter().find_map(|n| config[*n].as_u64());
+    let depth = field(&["n_layer", "num_hidden_layers"]).expect("a layer count");
+    let hidden = field(&["n_embd", "hidden_size"]).expect("a hidden width");
+    let inner = field(&["n_inner", "intermediate_size"]).unwrap_or(4 * hidden);
+    Arithmetic {
+        depth: depth as usize,
+        widest_sum: inner.max(hidden).max(tokens as u64) as usize,
+        magnitude: expected.abs().max().double_value(&[]),
+    }
+}
+
+/// The arithmetic of fixture `name`'s forward pass (its config.json, inputs and output).
+pub fn fixture_arithmetic(name: &str) -> Arithmetic {
+    let dir = fixture(name);
+    let expected = tensor(&dir.join("expected.safetensors"), "last_hidden_state");
+    arithmetic(&config_json(&dir), expected.size()[1], &expected)
+}
+
+/// The fixture folder's config.json, as JSON.
+pub fn config_json(dir: &Path) -> serde_json::Value {
+    config(dir)
+}
+
+/// `ours` equals `expected` within the fp32 rounding bound of `arithmetic`.
+pub fn assert_within_rounding(
+    ours: &Tensor,
+    expected: &Tensor,
+    arithmetic: &Arithmetic,
+    what: &str,
+) {
+    let err = max_abs_diff(ours, expected);
+    let tol = arithmetic.fp32_tolerance();
+    eprintln!("{what}: max abs error {err:.3e}, bound {tol:.3e}");
+    assert!(
+        err <= tol,
+        "{what}: max abs error {err:.3e} over the rounding bound {tol:.3e} ({arithmetic:?})"
+    );
+}
+
+/// `wrong` (a model with a deliberate small mistake) lands outside the bound: the negative
+/// control that shows the bound can catch such a mistake.
+pub fn assert_beyond_rounding(
+    wrong: &Tensor,
+    expected: &Tensor,
+    arithmetic: &Arithmetic,
+    what: &str,
+) {
+    let err = max_abs_diff(wrong, expected);
+    let tol = arithmetic.fp32_tolerance();
+    eprintln!("{what}: max abs error {err:.3e}, bound {tol:.3e}");
+    assert!(
+        err > tol,
+        "{what}: a wrong model is only {err:.3e} off, inside the bound {tol:.3e}: the bound is too loose to catch it"
+    );
 }
 
 pub fn max_abs_diff(a: &Tensor, b: &Tensor) -> f64 {
