@@ -178,7 +178,8 @@ struct TrainArgs {
     #[arg(long)]
     log_every: Option<u64>,
     /// fp32 (the paper's arithmetic) or bf16: keep the frozen attention and feed-forward
-    /// matrices in bf16 and multiply in bf16 (faster on CPUs with AMX and on GPUs; the
+    /// matrices in bf16 and multiply in bf16 (about 2x faster on CPUs with AMX and on GPUs,
+    /// but slower than fp32 on CPUs without AMX: `fpt info` says which this one is; the
     /// numbers change, and the run id says -bf16).
     #[arg(long, default_value = "fp32", value_parser = clap::value_parser!(FrozenPrecision))]
     frozen_precision: FrozenPrecision,
