@@ -1,4 +1,4 @@
-//! TAPE remote homology (facts.md section 4): the JSON split files
+//! TAPE remote homology (docs/reference.md section 4): the JSON split files
 //! `remote_homology_{train,valid,test_fold_holdout,...}.json` (never the pickled LMDB ones)
 //! and TAPE's IUPAC tokenisation.
 //!

@@ -1,4 +1,4 @@
-//! `fpt`: the command line of the FPT reproduction harness (design.md section 3).
+//! `fpt`: the command line of the FPT reproduction harness (docs/design.md section 3).
 
 mod cli;
 

@@ -1,7 +1,7 @@
 //! Reports derived from runs on disk: tables against the paper's numbers (CSV, Parquet),
 //! charts (PNG, SVG), one self-contained index.html and a terminal summary.
 //!
-//! This crate reads the run directories (the on-disk contract in design.md) rather than the
+//! This crate reads the run directories (the on-disk contract in docs/design.md section 4) rather than the
 //! harness's types, so it depends on no model code and the harness can call
 //! [`write_report`] at the end of `fpt reproduce`.
 

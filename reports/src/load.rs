@@ -1,5 +1,5 @@
 //! Runs on disk: one sub-directory per run with result.json, metrics.jsonl and, for some
-//! runs, attention.json (the on-disk contract of design.md section 2).
+//! runs, attention.json (the on-disk contract of docs/design.md section 4).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

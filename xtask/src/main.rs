@@ -7,6 +7,7 @@
 mod bench;
 mod gpu_bundle;
 mod libtorch;
+mod tidy;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};

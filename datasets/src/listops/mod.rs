@@ -1,5 +1,5 @@
 //! LRA ListOps: expression trees, the seeded generator, the TSV files and both tokenisations.
-//! See facts.md section 3.
+//! See docs/reference.md section 3.
 
 pub mod generate;
 pub mod tokenize;

@@ -1,4 +1,4 @@
-//! The built-in artifacts (facts.md sections 3 to 6).
+//! The built-in artifacts (docs/reference.md sections 3 to 6).
 
 use super::{Artifact, Extract, Group, Integrity, Registry, Source};
 use crate::archive::ArchiveFormat;

@@ -1,4 +1,4 @@
-//! Bit Memory and Bit XOR, with the reference code's semantics (facts.md section 2).
+//! Bit Memory and Bit XOR, with the reference code's semantics (docs/reference.md section 2).
 //!
 //! Each example is `patterns` bit strings of length `n`, cut into tokens of `patch` bits, so
 //! a model sees `patterns * n / patch` tokens of dimension `patch` and must emit one

@@ -1,5 +1,5 @@
 //! Seeded CIFAR-10 training augmentation on `[channels, height, width]` u8 images, in the
-//! reference code's order (facts.md section 2):
+//! reference code's order (docs/reference.md section 2):
 //!
 //! 1. random crop back to the original size from the image zero-padded by 4 on each side
 //!    (offsets uniform in 0..=8 per axis, as torchvision's `RandomCrop(32, padding=4)`);

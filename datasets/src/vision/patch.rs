@@ -1,4 +1,4 @@
-//! Cutting images into the paper's tokens (facts.md section 2).
+//! Cutting images into the paper's tokens (docs/reference.md section 2).
 //!
 //! | layout | image | tokens x dim | values |
 //! |---|---|---|---|

@@ -1,0 +1,241 @@
+//! Checks on the repository's text that the compiler cannot make (as rust-analyzer's
+//! xtask/src/tidy.rs): every mention of the tch and torch versions agrees with the pins,
+//! and every document a file points at exists. Run by `cargo xtask test`, as unit tests.
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use crate::libtorch::TORCH_VERSION;
+    use crate::workspace_root;
+
+    /// The text files a reader or a build reads: sources, manifests, docs, scripts.
+    fn text_files() -> Vec<PathBuf> {
+        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if path.is_dir() {
+                    if !matches!(name.as_str(), "target" | ".git" | "fixtures" | "runs") {
+                        walk(&path, out);
+                    }
+                } else if ["rs", "toml", "md", "py", "sh", "yml"]
+                    .iter()
+                    .any(|ext| name.ends_with(&format!(".{ext}")))
+                    || name == "run"
+                {
+                    out.push(path);
+                }
+            }
+        }
+        let mut files = Vec::new();
+        walk(&workspace_root(), &mut files);
+        files.sort();
+        files
+    }
+
+    /// The version number right after `at` in `text` (`0.24.0`, `2.11`), if one starts there.
+    fn version_at(text: &str, at: usize) -> Option<&str> {
+        let rest = &text[at..];
+        let end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let version = rest[..end].trim_end_matches('.');
+        (version.contains('.') && version.starts_with(|c: char| c.is_ascii_digit()))
+            .then_some(version)
+    }
+
+    /// Every `(file:line, version)` where `name` (not inside a longer word, unless the
+    /// longer word is one of `prefixes`) is followed by one of `joins` and a version.
+    fn mentions(name: &str, prefixes: &[&str], joins: &[&str]) -> Vec<(String, String)> {
+        let mut found = Vec::new();
+        let root = workspace_root();
+        for file in text_files() {
+            let Ok(text) = std::fs::read_to_string(&file) else {
+                continue;
+            };
+            let shown = file
+                .strip_prefix(&root)
+                .unwrap_or(&file)
+                .display()
+                .to_string();
+            if shown.ends_with("tidy.rs") {
+                continue; // its own examples
+            }
+            for (number, line) in text.lines().enumerate() {
+                let lower = line.to_ascii_lowercase();
+                for (at, _) in lower.match_indices(name) {
+                    let before = &lower[..at];
+                    let standalone = !before.ends_with(|c: char| c.is_ascii_alphanumeric())
+                        || prefixes.iter().any(|p| {
+                            before.ends_with(p)
+                                && !before[..before.len() - p.len()]
+                                    .ends_with(|c: char| c.is_ascii_alphanumeric())
+                        });
+                    if !standalone {
+                        continue;
+                    }
+                    let after = at + name.len();
+                    for join in joins {
+                        if lower[after..].starts_with(join) {
+                            if let Some(v) = version_at(line, after + join.len()) {
+                                found.push((format!("{shown}:{}", number + 1), v.to_string()));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        found
+    }
+
+    /// The tch pin from the workspace Cargo.toml (`tch = "=X"`).
+    fn tch_pin() -> String {
+        let manifest = std::fs::read_to_string(workspace_root().join("Cargo.toml")).unwrap();
+        let line = manifest
+            .lines()
+            .find(|l| l.trim_start().starts_with("tch = \"="))
+            .expect("the workspace pins tch");
+        line.split('"')
+            .nth(1)
+            .unwrap()
+            .trim_start_matches('=')
+            .to_string()
+    }
+
+    /// A mention agrees with a pin when one is a prefix of the other at a component
+    /// boundary (`2.11` and `2.11.0+cu130` agree with `2.11.0`).
+    fn agrees(mention: &str, pin: &str) -> bool {
+        let (short, long) = if mention.len() <= pin.len() {
+            (mention, pin)
+        } else {
+            (pin, mention)
+        };
+        long.starts_with(short)
+            && long[short.len()..]
+                .chars()
+                .next()
+                .is_none_or(|c| !c.is_ascii_digit())
+    }
+
+    #[test]
+    fn every_mention_of_the_tch_and_torch_versions_agrees_with_the_pins() {
+        let tch = tch_pin();
+        let torch = TORCH_VERSION;
+        let mut wrong = Vec::new();
+        let tch_mentions = mentions("tch", &[], &[" ", " = \"=", "_version: &str = \""]);
+        assert!(
+            tch_mentions.len() >= 3,
+            "the scan finds the pins themselves: {tch_mentions:?}"
+        );
+        for (place, version) in tch_mentions {
+            if !agrees(&version, &tch) {
+                wrong.push(format!("{place}: tch {version}, pinned {tch}"));
+            }
+        }
+        let torch_mentions = mentions(
+            "torch",
+            &["lib", "py"],
+            &[" ", "==", "-", "_version: &str = \""],
+        );
+        assert!(
+            torch_mentions.len() >= 3,
+            "the scan finds the pins themselves: {torch_mentions:?}"
+        );
+        for (place, version) in torch_mentions {
+            if !agrees(&version, torch) {
+                wrong.push(format!("{place}: torch {version}, pinned {torch}"));
+            }
+        }
+        assert!(
+            wrong.is_empty(),
+            "version mentions that disagree with the pins (bump them together):\n{}",
+            wrong.join("\n")
+        );
+    }
+
+    #[test]
+    fn the_version_scan_would_catch_a_stale_mention() {
+        assert_eq!(version_at("tch 0.23.1, torch", 4), Some("0.23.1"));
+        assert_eq!(version_at("torch venv", 6), None);
+        assert!(agrees("2.11.0+cu130", "2.11.0") && agrees("2.11", "2.11.0"));
+        assert!(!agrees("2.10.0", "2.11.0") && !agrees("2.1", "2.11.0"));
+    }
+
+    /// `docs/x.md` anywhere, and `[text](path)` in Markdown: the documents pointed at.
+    fn document_links(text: &str, markdown: bool) -> Vec<String> {
+        let mut links = Vec::new();
+        for (at, _) in text.match_indices("](").filter(|_| markdown) {
+            let rest = &text[at + 2..];
+            if let Some(end) = rest.find(')') {
+                links.push(rest[..end].to_string());
+            }
+        }
+        for (at, _) in text.match_indices("docs/") {
+            let rest = &text[at..];
+            let end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || "/._-".contains(c)))
+                .unwrap_or(rest.len());
+            let link = rest[..end].trim_end_matches('.');
+            if link.ends_with(".md") {
+                links.push(format!("/{link}"));
+            }
+        }
+        links
+    }
+
+    #[test]
+    fn every_document_pointed_at_exists_and_none_lies_outside_the_repository() {
+        let root = workspace_root();
+        let mut broken = Vec::new();
+        for file in text_files() {
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            let shown = file
+                .strip_prefix(&root)
+                .unwrap_or(&file)
+                .display()
+                .to_string();
+            if shown.ends_with("tidy.rs") {
+                continue;
+            }
+            if text.contains("../shared") {
+                broken.push(format!(
+                    "{shown}: points at ../shared, which a clone does not have"
+                ));
+            }
+            for link in document_links(&text, shown.ends_with(".md")) {
+                let target = link.split('#').next().unwrap_or("");
+                if target.is_empty()
+                    || target.contains("://")
+                    || target.starts_with("mailto:")
+                    || target.contains(' ')
+                    || target.contains('{')
+                {
+                    continue;
+                }
+                let path = match target.strip_prefix('/') {
+                    Some(from_root) => root.join(from_root),
+                    None => file.parent().unwrap().join(target),
+                };
+                if !path.exists() {
+                    broken.push(format!("{shown}: {link} does not exist"));
+                }
+            }
+        }
+        assert!(
+            broken.is_empty(),
+            "broken document links:\n{}",
+            broken.join("\n")
+        );
+    }
+
+    #[test]
+    fn the_link_scan_finds_both_forms() {
+        let text = "see [the notes](notes.md#a) and docs/design.md section 3.";
+        let links = document_links(text, true);
+        assert_eq!(links, ["notes.md#a", "/docs/design.md"]);
+    }
+}
