@@ -7,90 +7,16 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-use anyhow::{bail, ensure, Context, Result};
+use anyhow::{ensure, Context, Result};
 
+use crate::flags::BenchFlags;
 use crate::libtorch::{self, venv_python};
-use crate::{build_release_fpt, target_dir, wants_help, workspace_root};
+use crate::{build_release_fpt, target_dir, workspace_root};
 
 /// The transformers release the reference side is pinned to.
 const TRANSFORMERS: &str = "transformers==4.57.*";
 
-const USAGE: &str = "\
-cargo xtask bench [--compare-reference] [--perf-profile] [--no-criterion] [--threads N]
-                  [--rounds N] [--out DIR] [-- criterion args...]
-
-  (default)            `cargo bench -p harness` (its criterion targets): FPT steps on the MNIST, CIFAR-10 and ListOps
-                       shapes (gpt2, minilm-l6), backbone forward, data parsing and hashing
-  --compare-reference  then time the reference PyTorch recipe (HF transformers, installed into
-                       the torch venv when missing) against `fpt bench step` on the same shapes
-                       and threads, and print the ratio table (written to DIR, default
-                       target/bench/)
-  --perf-profile       then sample a GPT-2 MNIST-shape step of each side with `perf` (runs of
-                       6 minus 1 steps, so start-up cancels out) and print where the time
-                       goes: GEMM kernels, element-wise loops, LayerNorm, dropout's random
-                       numbers, copies, ... (written to DIR as profile.md / profile.json)
-  --no-criterion       skip the criterion benchmarks
-  --threads N          threads for both sides of the comparison (default: all cores)
-  --rounds N           alternations of reference and ours per configuration (default 2)
-";
-
-struct Options {
-    compare: bool,
-    perf_profile: bool,
-    criterion: bool,
-    threads: usize,
-    rounds: usize,
-    out: Option<PathBuf>,
-    criterion_args: Vec<OsString>,
-}
-
-fn parse(args: &[OsString]) -> Result<Options> {
-    let mut options = Options {
-        compare: false,
-        perf_profile: false,
-        criterion: true,
-        threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
-        rounds: 2,
-        out: None,
-        criterion_args: Vec::new(),
-    };
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        let mut value = |name: &str| {
-            args.next()
-                .and_then(|v| v.to_str())
-                .with_context(|| format!("{name} needs a value\n\n{USAGE}"))
-        };
-        match arg.to_str().unwrap_or_default() {
-            "--compare-reference" => options.compare = true,
-            "--perf-profile" => options.perf_profile = true,
-            "--no-criterion" => options.criterion = false,
-            "--threads" => options.threads = positive(value("--threads")?, "--threads")?,
-            "--rounds" => options.rounds = positive(value("--rounds")?, "--rounds")?,
-            "--out" => options.out = Some(value("--out")?.into()),
-            "--" => {
-                options.criterion_args = args.cloned().collect();
-                break;
-            }
-            other => bail!("unknown bench option '{other}'\n\n{USAGE}"),
-        }
-    }
-    Ok(options)
-}
-
-fn positive(text: &str, name: &str) -> Result<usize> {
-    match text.parse() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => bail!("{name} takes a whole number of at least 1, got '{text}'"),
-    }
-}
-
-pub fn run(args: &[OsString]) -> Result<ExitCode> {
-    if wants_help(args) {
-        print!("{USAGE}");
-        return Ok(ExitCode::SUCCESS);
-    }
-    let options = parse(args)?;
+pub fn run(options: &BenchFlags) -> Result<ExitCode> {
     // Before anything long runs.
     if options.perf_profile {
         ensure!(
@@ -101,7 +27,7 @@ pub fn run(args: &[OsString]) -> Result<ExitCode> {
             "--perf-profile needs `perf` on PATH (Debian: apt install linux-perf)"
         );
     }
-    if options.criterion {
+    if !options.no_criterion {
         let mut extra: Vec<OsString> = vec!["--".into()];
         extra.extend(options.criterion_args.iter().cloned());
         // Only the criterion targets: a bare `cargo bench` would also build every test
@@ -117,7 +43,7 @@ pub fn run(args: &[OsString]) -> Result<ExitCode> {
         }
     }
     if options.compare || options.perf_profile {
-        let reference = ReferenceTools::prepare(&options)?;
+        let reference = ReferenceTools::prepare(options)?;
         if options.compare {
             reference.run("compare.py", &["--rounds", &options.rounds.to_string()])?;
         }
@@ -138,7 +64,7 @@ struct ReferenceTools {
 }
 
 impl ReferenceTools {
-    fn prepare(options: &Options) -> Result<Self> {
+    fn prepare(options: &BenchFlags) -> Result<Self> {
         let torch = libtorch::ensure()?;
         let python = venv_python(&torch)?;
         ensure_transformers(&python)?;
@@ -202,32 +128,4 @@ fn ensure_transformers(python: &Path) -> Result<()> {
         "`pip install {TRANSFORMERS}` failed ({status}); see pip's messages above"
     );
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn os(args: &[&str]) -> Vec<OsString> {
-        args.iter().map(OsString::from).collect()
-    }
-
-    #[test]
-    fn options_parse_and_reject_bad_values() {
-        let o = parse(&os(&[
-            "--compare-reference",
-            "--perf-profile",
-            "--threads",
-            "3",
-            "--",
-            "gpt2",
-        ]))
-        .unwrap();
-        assert!(o.compare && o.perf_profile && o.criterion);
-        assert_eq!((o.threads, o.rounds), (3, 2));
-        assert_eq!(o.criterion_args, os(&["gpt2"]));
-        assert!(parse(&os(&["--threads", "0"])).is_err());
-        assert!(parse(&os(&["--rounds"])).is_err());
-        assert!(parse(&os(&["--fast"])).is_err());
-    }
 }

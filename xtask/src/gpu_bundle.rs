@@ -6,23 +6,15 @@
 //! The folder stays under [`BUDGET_MIB`] without weights, so it can travel with a working
 //! tree to a lent GPU machine; trimmed GPT-2 weights alone are ~330 MiB.
 
-use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use anyhow::{bail, ensure, Context, Result};
 
+use crate::flags::GpuBundleFlags;
 use crate::libtorch::{self, venv_python};
-use crate::{build_release_fpt, target_dir, wants_help, workspace_root};
-
-const USAGE: &str = "\
-cargo xtask gpu-bundle [--out DIR] [--with-weights]
-
-  builds the release fpt and writes DIR (default target/gpu-bundle): fpt, run.sh, smoke.sh,
-  README.txt; --with-weights adds gpt2/ (config.json and model.safetensors without wte and
-  the attention-mask buffers) when GPT-2 is in the model cache (~330 MiB: over the budget)
-";
+use crate::{build_release_fpt, target_dir, workspace_root};
 
 /// What a bundle without weights may weigh.
 const BUDGET_MIB: u64 = 60;
@@ -102,40 +94,12 @@ awk -v g="$tflops" -v s="$step" -v b="$batch" \
 echo "smoke.sh: OK ($out)"
 "#;
 
-struct Options {
-    out: PathBuf,
-    with_weights: bool,
-}
-
-fn parse(args: &[OsString]) -> Result<Options> {
-    let mut options = Options {
-        out: target_dir().join("gpu-bundle"),
-        with_weights: false,
-    };
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        match arg.to_str().unwrap_or_default() {
-            "--out" => {
-                options.out = args
-                    .next()
-                    .with_context(|| format!("--out needs a folder\n\n{USAGE}"))?
-                    .into()
-            }
-            "--with-weights" => options.with_weights = true,
-            other => bail!("unknown gpu-bundle option '{other}'\n\n{USAGE}"),
-        }
-    }
-    Ok(options)
-}
-
-pub fn run(args: &[OsString]) -> Result<ExitCode> {
-    if wants_help(args) {
-        print!("{USAGE}");
-        return Ok(ExitCode::SUCCESS);
-    }
-    let options = parse(args)?;
+pub fn run(options: &GpuBundleFlags) -> Result<ExitCode> {
     let fpt = build_release_fpt()?;
-    let out = &options.out;
+    let out = &options
+        .out
+        .clone()
+        .unwrap_or_else(|| target_dir().join("gpu-bundle"));
     prepare_folder(out)?;
     fs::copy(&fpt, out.join("fpt")).with_context(|| format!("cannot copy {}", fpt.display()))?;
     write_script(&out.join("run.sh"), RUN_SH)?;
