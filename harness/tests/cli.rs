@@ -1,6 +1,7 @@
 //! The `fpt` command line as a user meets it: bad input exits 2 naming what was wrong,
 //! and `fpt train` produces a run directory in the design's schema.
 
+use std::path::Path;
 use std::process::{Command, Output};
 
 fn fpt(args: &[&str]) -> Output {
@@ -197,4 +198,27 @@ fn info_reports_versions_cuda_and_threads() {
     ] {
         assert!(text.contains(needle), "'{needle}' not in {text}");
     }
+}
+
+/// A report is generated output: `fpt report --out` refuses the workspace's source folders
+/// (here the reports crate's own sources) before writing anything.
+#[test]
+fn report_refuses_to_write_into_the_sources() {
+    let runs = tempfile::tempdir().unwrap();
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let inside = workspace.join("reports/src/generated-report");
+    let run = Command::new(env!("CARGO_BIN_EXE_fpt"))
+        .args(["report", "--runs"])
+        .arg(runs.path())
+        .arg("--out")
+        .arg(&inside)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("inside the workspace's sources (reports/)"),
+        "{stderr}"
+    );
+    assert!(!inside.exists(), "nothing may be written there");
 }

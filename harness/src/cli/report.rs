@@ -6,31 +6,95 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::Args;
 
+use super::usage;
+
+/// The workspace's folders of sources and declarative data, where no report may go: a
+/// report is generated output.
+const SOURCE_FOLDERS: [&str; 16] = [
+    ".cargo",
+    ".ci",
+    ".github",
+    "baselines",
+    "benches",
+    "build",
+    "ci",
+    "datasets",
+    "docs",
+    "experiments",
+    "harness",
+    "reports",
+    "snapshots",
+    "src",
+    "tools",
+    "xtask",
+];
+
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// The suite's runs directory (the --out of `fpt reproduce`).
     #[arg(long)]
     runs: PathBuf,
-    /// Where the report goes (default: reports/<the folder name of --runs>).
+    /// Where the report goes (default: the runs' folder's report/). Never a source folder
+    /// of this workspace.
     #[arg(long)]
     out: Option<PathBuf>,
 }
 
 pub fn run(args: ReportArgs) -> Result<()> {
-    let out = args.out.unwrap_or_else(|| {
-        let name = args
-            .runs
-            .file_name()
-            .map_or("runs".into(), |n| n.to_owned());
-        Path::new("reports").join(name)
-    });
+    let out = args.out.unwrap_or_else(|| default_folder(&args.runs));
     write(&args.runs, &out)
+}
+
+/// Where a suite's report goes unless told: `<runs>/report/`, beside the runs it is made of.
+pub fn default_folder(runs: &Path) -> PathBuf {
+    runs.join("report")
+}
+
+/// Refuses `out` when it lies in (or is) the workspace's sources: the workspace this
+/// binary was built from, when that folder exists here.
+fn check_not_in_sources(out: &Path) -> Result<()> {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let (Ok(workspace), Some(resolved)) = (workspace.canonicalize(), resolve(out)) else {
+        return Ok(());
+    };
+    let Ok(inside) = resolved.strip_prefix(&workspace) else {
+        return Ok(());
+    };
+    let first = inside
+        .components()
+        .next()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned());
+    match first {
+        None => Err(usage(format!(
+            "{} is the workspace's root; write the report under runs/ (the default: <runs>/report) or outside the sources",
+            out.display()
+        ))),
+        Some(top) if SOURCE_FOLDERS.contains(&top.as_str()) => Err(usage(format!(
+            "{} is inside the workspace's sources ({top}/); a report is generated output: write it under runs/ (the default: <runs>/report) or outside the workspace",
+            out.display()
+        ))),
+        Some(_) => Ok(()),
+    }
+}
+
+/// `path` made absolute with symbolic links resolved, though it may not exist yet (its
+/// nearest existing ancestor is resolved).
+fn resolve(path: &Path) -> Option<PathBuf> {
+    let path = std::path::absolute(path).ok()?;
+    let existing = path.ancestors().find(|a| a.exists())?;
+    Some(
+        existing
+            .canonicalize()
+            .ok()?
+            .join(path.strip_prefix(existing).ok()?),
+    )
 }
 
 /// Writes the report of the runs in `runs` into `out`, prints its tables and where it is.
 /// One process at a time per suite (`runs/report.lock`): two `fpt reproduce` finishing
 /// together write one after the other, and the last one's report is whole.
 pub fn write(runs: &Path, out: &Path) -> Result<()> {
+    check_not_in_sources(out)?;
     let lock = runs.join("report.lock");
     let _lock = datasets::lock::FileLock::wait(&lock)
         .with_context(|| format!("cannot lock {}", lock.display()))?;

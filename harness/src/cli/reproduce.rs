@@ -45,7 +45,7 @@ pub struct ReproduceArgs {
     /// Where runs go (default: runs/<profile>).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Where the report goes (default: reports/<profile>).
+    /// Where the report goes (default: the runs folder's report/, e.g. runs/quick/report).
     #[arg(long)]
     report_dir: Option<PathBuf>,
     /// Continue interrupted runs from their checkpoints (finished runs are always skipped).
@@ -144,7 +144,7 @@ pub fn run(args: ReproduceArgs, threads: Option<i32>) -> Result<()> {
     let report_dir = args
         .report_dir
         .clone()
-        .unwrap_or_else(|| Path::new("reports").join(&suite.profile.name));
+        .unwrap_or_else(|| super::report::default_folder(&runs_dir));
     super::report::write(&runs_dir, &report_dir)?;
     if !failed.is_empty() {
         anyhow::bail!(
@@ -265,14 +265,14 @@ fn submit_to_slurm(
     let submission = slurm::submit(&slurm, runs_dir, &todo, &fpt, &options)?;
     println!(
         "Slurm job {} runs {} of the {} runs (array tasks 0-{}).
-Follow it with `fpt status --runs {}`; when all are done, `fpt report --runs {} --out reports/{}`. After a failure, preemption or time-out, rerun this command with --resume: it resubmits only unfinished runs.",
+Follow it with `fpt status --runs {}`; when all are done, `fpt report --runs {}` (the report goes to {}/report). After a failure, preemption or time-out, rerun this command with --resume: it resubmits only unfinished runs.",
         submission.job_id,
         submission.runs,
         suite.runs.len(),
         submission.runs - 1,
         runs_dir.display(),
         runs_dir.display(),
-        suite.profile.name
+        runs_dir.display()
     );
     Ok(())
 }
