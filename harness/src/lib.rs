@@ -6,6 +6,7 @@ pub mod architecture;
 pub mod attention;
 pub mod backbone;
 pub mod bench;
+pub mod executor;
 pub mod experiment;
 pub mod feature_cache;
 pub mod freeze;

@@ -240,6 +240,8 @@ fn is_bad_input(err: &anyhow::Error) -> bool {
             || e.is::<harness::experiment::ExperimentError>()
             || e.downcast_ref::<harness::slurm::SlurmError>()
                 .is_some_and(harness::slurm::SlurmError::is_bad_input)
+            || e.downcast_ref::<harness::executor::ExecutorError>()
+                .is_some_and(harness::executor::ExecutorError::is_bad_input)
             || e.downcast_ref::<harness::attention::AttentionError>()
                 .is_some_and(|e| !matches!(e, harness::attention::AttentionError::Train(_)))
     })
