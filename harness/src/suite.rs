@@ -187,6 +187,20 @@ fn cell_ref(table: &PaperTable, (row, column): &(String, String)) -> CellRef {
     }
 }
 
+/// Why [`Expander::cell_runs`] added no runs for a cell.
+enum CellError {
+    /// This profile cannot run the cell; the reason goes to the report.
+    NotInProfile(String),
+    /// The experiment specs are wrong.
+    Invalid(String),
+}
+
+impl From<String> for CellError {
+    fn from(e: String) -> Self {
+        CellError::Invalid(e)
+    }
+}
+
 impl Expander<'_> {
     fn included(&self, table: &PaperTable, (row, column): &(String, String)) -> bool {
         self.profile.includes(table, (row, column))
@@ -220,11 +234,13 @@ impl Expander<'_> {
                     cell: cell_ref(table, &cell),
                     metric: group.metric,
                 };
-                if let Err(reason) = self.cell_runs(group, &task, use_.clone())? {
-                    self.not_in_profile.push(SkippedCell {
+                match self.cell_runs(group, &task, use_.clone()) {
+                    Ok(()) => {}
+                    Err(CellError::NotInProfile(reason)) => self.not_in_profile.push(SkippedCell {
                         cell: use_.cell,
                         reason,
-                    });
+                    }),
+                    Err(CellError::Invalid(e)) => return Err(e),
                 }
             }
         }
@@ -296,27 +312,22 @@ impl Expander<'_> {
         Ok(())
     }
 
-    /// Adds the runs of one cell; `Ok(Err(reason))` when this profile cannot run it.
-    fn cell_runs(
-        &mut self,
-        group: &CellGroup,
-        task: &str,
-        use_: CellUse,
-    ) -> Result<Result<(), String>, String> {
-        let model = match self.profile.stand_in(&group.model) {
-            Ok(m) => m,
-            Err(reason) => return Ok(Err(format!("{}: {reason}", group.model))),
-        };
-        let settings = match self.profile.task_settings(task) {
-            Ok(s) => s,
-            Err(reason) => return Ok(Err(reason)),
-        };
+    /// Adds the runs of one cell, or says why this profile cannot run it.
+    fn cell_runs(&mut self, group: &CellGroup, task: &str, use_: CellUse) -> Result<(), CellError> {
+        let model = self
+            .profile
+            .stand_in(&group.model)
+            .map_err(|reason| CellError::NotInProfile(format!("{}: {reason}", group.model)))?;
+        let settings = self
+            .profile
+            .task_settings(task)
+            .map_err(CellError::NotInProfile)?;
         if let Some(layers) = group.layers {
             let have = Architecture::named(&model)
                 .map_err(|e| e.to_string())?
                 .num_layers();
             if layers > have {
-                return Ok(Err(format!(
+                return Err(CellError::NotInProfile(format!(
                     "{model} has {have} layers, this cell needs {layers}"
                 )));
             }
@@ -335,14 +346,12 @@ impl Expander<'_> {
                     InitSpec::PretrainedOn(experiment::PretrainedOn {
                         pretrained_on: source_task,
                     }) => {
-                        let source_settings = match self.profile.task_settings(source_task) {
-                            Ok(s) => s,
-                            Err(reason) => {
-                                return Ok(Err(format!(
+                        let source_settings =
+                            self.profile.task_settings(source_task).map_err(|reason| {
+                                CellError::NotInProfile(format!(
                                     "needs a run pretrained on {source_task}: {reason}"
-                                )))
-                            }
-                        };
+                                ))
+                            })?;
                         let source_lr = source_settings.lr.as_ref().expect("checked")[0];
                         let source = RunSpec {
                             init: InitKind::Random,
@@ -361,7 +370,7 @@ impl Expander<'_> {
                 }
             }
         }
-        Ok(Ok(()))
+        Ok(())
     }
 
     fn spec(
