@@ -141,59 +141,23 @@ pub fn extract_tar_gz(
         let mut entry = entry.map_err(read_err)?;
         let raw = entry.path().map_err(read_err)?.into_owned();
         let shown = raw.to_string_lossy().into_owned();
-        let wanted = if members.is_empty() {
-            None
-        } else {
-            let Ok(name) = safe_relative(&raw) else {
-                continue; // never requested (requests are validated above), so never written
-            };
-            match members
-                .iter()
-                .position(|m| safe_relative(Path::new(m)).as_deref() == Ok(&name))
-            {
-                Some(i) => Some(i),
-                None => continue,
-            }
+        let Some(wanted) = wanted(members, &raw) else {
+            continue;
         };
         let name = safe_relative(&raw).map_err(|why| unsafe_member(shown.clone(), why))?;
-        let kind = entry.header().entry_type();
-        if kind.is_symlink() || kind.is_hard_link() {
-            let target = entry.link_name().map_err(read_err)?.unwrap_or_default();
-            let escapes = if kind.is_hard_link() {
-                safe_relative(&target).is_err()
-            } else {
-                !link_stays_inside(&name, &target)
-            };
-            if escapes {
-                return Err(unsafe_member(shown, "link target leaves the destination"));
-            }
+        let other = not_a_file(&entry, &name)
+            .map_err(read_err)?
+            .map_err(|why| unsafe_member(shown.clone(), why))?;
+        if let Some(kind) = other {
             if wanted.is_some() {
                 return Err(ArchiveError::NotAFile {
                     archive: archive.to_path_buf(),
                     member: shown,
-                    kind: "a link",
+                    kind,
                 });
             }
-            tracing::warn!(member = %shown, "skipping link inside archive (links are never created)");
-            continue;
-        }
-        if kind.is_dir() {
-            if wanted.is_some() {
-                return Err(ArchiveError::NotAFile {
-                    archive: archive.to_path_buf(),
-                    member: shown,
-                    kind: "a directory",
-                });
-            }
-            continue;
-        }
-        if !kind.is_file() {
-            if wanted.is_some() {
-                return Err(ArchiveError::NotAFile {
-                    archive: archive.to_path_buf(),
-                    member: shown,
-                    kind: "a special file",
-                });
+            if kind == LINK {
+                tracing::warn!(member = %shown, "skipping link inside archive (links are never created)");
             }
             continue;
         }
@@ -217,6 +181,50 @@ pub fn extract_tar_gz(
         });
     }
     Ok(written)
+}
+
+/// Whether the archive entry at `raw` is extracted: `None` to pass it over, `Some(None)`
+/// when every member is (no list), `Some(Some(i))` for the `i`-th requested member.
+fn wanted(members: &[String], raw: &Path) -> Option<Option<usize>> {
+    if members.is_empty() {
+        return Some(None);
+    }
+    // An unsafe name was never requested (requests are validated first), so never written.
+    let name = safe_relative(raw).ok()?;
+    members
+        .iter()
+        .position(|m| safe_relative(Path::new(m)).as_deref() == Ok(&name))
+        .map(Some)
+}
+
+const LINK: &str = "a link";
+
+/// What an entry is when not a regular file (`a link`, `a directory`, `a special file`);
+/// the inner error says why a link is unsafe: its target leaves the destination.
+fn not_a_file<R: Read>(
+    entry: &tar::Entry<'_, R>,
+    name: &str,
+) -> io::Result<Result<Option<&'static str>, &'static str>> {
+    let kind = entry.header().entry_type();
+    if kind.is_symlink() || kind.is_hard_link() {
+        let target = entry.link_name()?.unwrap_or_default();
+        let escapes = if kind.is_hard_link() {
+            safe_relative(&target).is_err()
+        } else {
+            !link_stays_inside(name, &target)
+        };
+        return Ok(match escapes {
+            true => Err("link target leaves the destination"),
+            false => Ok(Some(LINK)),
+        });
+    }
+    Ok(Ok(if kind.is_dir() {
+        Some("a directory")
+    } else if kind.is_file() {
+        None
+    } else {
+        Some("a special file")
+    }))
 }
 
 /// Decompress a single-file `.gz` archive to `target`.
