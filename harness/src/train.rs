@@ -404,57 +404,110 @@ pub fn train(
             validation: spec.record_validation,
         },
     )?;
-    let device = spec.device.0;
     check_device(spec)?;
     let model = build_model(spec, task.shape(), data.offline)?;
-    let mut adam = Adam::new(spec.optimizer, model.trainable());
-    let (held_out, mut eval_split) = task.eval_set(spec.eval_examples);
-    let held_out = held_out.to_device(device);
-    if let Some(batches) = spec.eval_sampled_batches {
-        eval_split = format!(
-            "{eval_split}, estimated on {batches} random batches of {} per evaluation",
-            spec.batch_size
-        );
+    let mut session = Session::open(spec, dir, &task, &model);
+    let mut state = session.resume_or_start()?;
+    if state.step == 0 {
+        session.evaluate(&mut state)?;
     }
-    let started = Instant::now();
-    let draws = Draws {
-        seed: spec.seed,
-        steps: spec.steps,
-        batch: spec.batch_size,
-    };
-    let inputs = StepInputs::new(&task, &model, spec.cache_features, draws, device);
-    let cache_seconds = started.elapsed().as_secs_f64();
-    // With only the output training, dropout before it would only add noise (and the
-    // cached path could not apply it): the body runs in eval mode.
-    let dropout = !model.trains_only_output();
+    let bar = progress_bar(spec, state.step, progress);
+    let diverged_at = session.run_steps(&mut state, &bar)?;
+    bar.finish_and_clear();
+    session.finish(&task, &state, diverged_at)
+}
 
-    let checkpoint = dir.file(CHECKPOINT);
-    let mut state = if checkpoint.exists() {
-        let state = restore_checkpoint(&checkpoint, &model, &mut adam)?;
-        dir.truncate_metrics(state.step)?;
-        tracing::info!("resuming {} at step {}", dir.path().display(), state.step);
-        state
-    } else {
-        dir.truncate_metrics(0)?;
-        Progress {
-            step: 0,
-            wall_before: 0.0,
-            train_seconds: 0.0,
-            window: Window::default(),
+/// One training of a run: its model, optimiser, held-out set and step inputs.
+struct Session<'a> {
+    spec: &'a RunSpec,
+    dir: &'a RunDir,
+    model: &'a FptModel,
+    adam: Adam,
+    held_out: Batch,
+    /// The evaluated split's name, as result.json records it.
+    eval_split: String,
+    inputs: StepInputs<'a>,
+    /// Time spent caching features before the first step (0 without a cache).
+    cache_seconds: f64,
+    started: Instant,
+    /// Dropout in training steps: off when only the output trains (the cached path could
+    /// not apply it, and before the head it would only add noise).
+    dropout: bool,
+}
+
+impl<'a> Session<'a> {
+    fn open(spec: &'a RunSpec, dir: &'a RunDir, task: &'a Task, model: &'a FptModel) -> Self {
+        let device = spec.device.0;
+        let adam = Adam::new(spec.optimizer, model.trainable());
+        let (held_out, mut eval_split) = task.eval_set(spec.eval_examples);
+        let held_out = held_out.to_device(device);
+        if let Some(batches) = spec.eval_sampled_batches {
+            eval_split = format!(
+                "{eval_split}, estimated on {batches} random batches of {} per evaluation",
+                spec.batch_size
+            );
         }
-    };
-    if inputs.is_cached() {
-        // Caching is paid again after a resume: part of what output-only training costs.
-        state.train_seconds += cache_seconds;
+        let started = Instant::now();
+        let draws = Draws {
+            seed: spec.seed,
+            steps: spec.steps,
+            batch: spec.batch_size,
+        };
+        let inputs = StepInputs::new(task, model, spec.cache_features, draws, device);
+        Self {
+            spec,
+            dir,
+            model,
+            adam,
+            held_out,
+            eval_split,
+            inputs,
+            cache_seconds: started.elapsed().as_secs_f64(),
+            started,
+            dropout: !model.trains_only_output(),
+        }
     }
-    let wall = |s: &Progress| s.wall_before + started.elapsed().as_secs_f64();
-    let record_eval = |s: &mut Progress| -> Result<EvalRecord, TrainError> {
-        let (test_loss, test_accuracy) = match spec.eval_sampled_batches {
-            Some(batches) => {
-                let sample = sampled_batches(&held_out, spec, s.step, batches);
-                evaluate(&model, &sample)
+
+    /// The progress of the run's checkpoint (its metrics cut back to it), or a fresh start.
+    fn resume_or_start(&mut self) -> Result<Progress, TrainError> {
+        let checkpoint = self.dir.file(CHECKPOINT);
+        let mut state = if checkpoint.exists() {
+            let state = restore_checkpoint(&checkpoint, self.model, &mut self.adam)?;
+            self.dir.truncate_metrics(state.step)?;
+            tracing::info!(
+                "resuming {} at step {}",
+                self.dir.path().display(),
+                state.step
+            );
+            state
+        } else {
+            self.dir.truncate_metrics(0)?;
+            Progress {
+                step: 0,
+                wall_before: 0.0,
+                train_seconds: 0.0,
+                window: Window::default(),
             }
-            None => evaluate(&model, &held_out),
+        };
+        if self.inputs.is_cached() {
+            // Caching is paid again after a resume: part of what output-only training costs.
+            state.train_seconds += self.cache_seconds;
+        }
+        Ok(state)
+    }
+
+    fn wall(&self, s: &Progress) -> f64 {
+        s.wall_before + self.started.elapsed().as_secs_f64()
+    }
+
+    /// Evaluates on the held-out set (or the spec's sampled batches) and appends the record.
+    fn evaluate(&self, s: &mut Progress) -> Result<EvalRecord, TrainError> {
+        let (test_loss, test_accuracy) = match self.spec.eval_sampled_batches {
+            Some(batches) => {
+                let sample = sampled_batches(&self.held_out, self.spec, s.step, batches);
+                evaluate(self.model, &sample)
+            }
+            None => evaluate(self.model, &self.held_out),
         };
         let record = EvalRecord {
             step: s.step,
@@ -462,93 +515,111 @@ pub fn train(
             train_accuracy: s.window.accuracy(),
             test_loss,
             test_accuracy,
-            wall_seconds: wall(s),
+            wall_seconds: self.wall(s),
         };
-        dir.append_metric(&record)?;
+        self.dir.append_metric(&record)?;
         s.window = Window::default();
         Ok(record)
-    };
-    if state.step == 0 {
-        record_eval(&mut state)?;
     }
 
-    let bar = progress_bar(spec, state.step, progress);
-    let micro = spec.micro_batch_size.min(spec.batch_size) as i64;
-    let log_every = spec.log_every();
-    let mut unread: Vec<StepSums> = Vec::new();
-    let mut diverged_at = None;
-    while state.step < spec.steps {
-        let step_started = Instant::now();
-        tch::manual_seed(step_seed(spec.seed, state.step));
-        adam.zero_grad();
-        let batch = inputs.batch(spec.seed, state.step, spec.batch_size, device);
-        let (loss, correct) =
-            accumulate_gradients(&batch, micro, |x| inputs.logits(&model, x, dropout));
-        unread.push(StepSums {
-            step: state.step,
-            loss,
-            correct,
-            grad_norm: adam.clip_grad_norm(spec.clip_grad_norm),
-            predictions: batch.targets.numel() as f64,
-        });
-        let done = state.step + 1;
-        let eval_due = done % spec.eval_every == 0 || done == spec.steps;
-        let checkpoint_due = done % spec.checkpoint_every == 0 || done == spec.steps;
-        // The only host reads of a step, before its update: with `log_every` 1 (the CPU
-        // default) a non-finite step never updates the weights.
-        if done % log_every == 0 || eval_due || checkpoint_due {
-            if let Some(bad) = state.window.absorb(read_back(&mut unread)) {
-                tracing::warn!(
-                    "{}: loss {} / gradient norm {} at step {}: diverged",
-                    dir.path().display(),
-                    bad.loss,
-                    bad.grad_norm,
-                    bad.step
-                );
-                diverged_at = Some(bad.step);
-                state.step = bad.step;
-                break;
+    /// Steps until the spec's last, evaluating and checkpointing on schedule; returns the
+    /// step whose loss or gradient was not finite, if one was (the run stops there).
+    fn run_steps(
+        &mut self,
+        state: &mut Progress,
+        bar: &ProgressBar,
+    ) -> Result<Option<u64>, TrainError> {
+        let spec = self.spec;
+        let device = spec.device.0;
+        let micro = spec.micro_batch_size.min(spec.batch_size) as i64;
+        let log_every = spec.log_every();
+        let mut unread: Vec<StepSums> = Vec::new();
+        while state.step < spec.steps {
+            let step_started = Instant::now();
+            tch::manual_seed(step_seed(spec.seed, state.step));
+            self.adam.zero_grad();
+            let batch = self
+                .inputs
+                .batch(spec.seed, state.step, spec.batch_size, device);
+            let (loss, correct) = accumulate_gradients(&batch, micro, |x| {
+                self.inputs.logits(self.model, x, self.dropout)
+            });
+            unread.push(StepSums {
+                step: state.step,
+                loss,
+                correct,
+                grad_norm: self.adam.clip_grad_norm(spec.clip_grad_norm),
+                predictions: batch.targets.numel() as f64,
+            });
+            let done = state.step + 1;
+            let eval_due = done.is_multiple_of(spec.eval_every) || done == spec.steps;
+            let checkpoint_due = done.is_multiple_of(spec.checkpoint_every) || done == spec.steps;
+            // The only host reads of a step, before its update: with `log_every` 1 (the CPU
+            // default) a non-finite step never updates the weights.
+            if done.is_multiple_of(log_every) || eval_due || checkpoint_due {
+                if let Some(bad) = state.window.absorb(read_back(&mut unread)) {
+                    tracing::warn!(
+                        "{}: loss {} / gradient norm {} at step {}: diverged",
+                        self.dir.path().display(),
+                        bad.loss,
+                        bad.grad_norm,
+                        bad.step
+                    );
+                    state.step = bad.step;
+                    return Ok(Some(bad.step));
+                }
+            }
+            self.adam.step();
+            state.train_seconds += step_started.elapsed().as_secs_f64();
+            state.step = done;
+            bar.inc(1);
+            if eval_due {
+                let r = self.evaluate(state)?;
+                bar.set_message(format!("test acc {:.3}", r.test_accuracy));
+            }
+            if checkpoint_due {
+                let saved = Progress {
+                    wall_before: self.wall(state),
+                    ..*state
+                };
+                save_checkpoint(self.dir, self.model, &self.adam, &saved)?;
             }
         }
-        adam.step();
-        state.train_seconds += step_started.elapsed().as_secs_f64();
-        state.step = done;
-        bar.inc(1);
-        if eval_due {
-            let r = record_eval(&mut state)?;
-            bar.set_message(format!("test acc {:.3}", r.test_accuracy));
-        }
-        if checkpoint_due {
-            let saved = Progress {
-                wall_before: wall(&state),
-                ..state
-            };
-            save_checkpoint(dir, &model, &adam, &saved)?;
-        }
+        Ok(None)
     }
-    bar.finish_and_clear();
-    let validation_accuracy = match spec.record_validation {
-        true => task
-            .validation_set(spec.eval_examples)
-            .map(|(set, _)| evaluate(&model, &set.to_device(device)).1),
-        false => None,
-    };
-    let result = summarise(
-        spec,
-        dir,
-        &model,
-        Outcome {
-            eval_split,
-            diverged_at,
-            validation_accuracy,
-            cached_features: inputs.is_cached(),
-            train_seconds: state.train_seconds,
-            wall_seconds: wall(&state),
-            steps: state.step,
-        },
-    )?;
-    dir.write_result(&result)?;
-    Ok(result)
+
+    /// The validation split's accuracy when the spec asks for it, then result.json.
+    fn finish(
+        self,
+        task: &Task,
+        state: &Progress,
+        diverged_at: Option<u64>,
+    ) -> Result<RunResult, TrainError> {
+        let spec = self.spec;
+        let validation_accuracy = match spec.record_validation {
+            true => task
+                .validation_set(spec.eval_examples)
+                .map(|(set, _)| evaluate(self.model, &set.to_device(spec.device.0)).1),
+            false => None,
+        };
+        let wall_seconds = self.wall(state);
+        let result = summarise(
+            spec,
+            self.dir,
+            self.model,
+            Outcome {
+                eval_split: self.eval_split,
+                diverged_at,
+                validation_accuracy,
+                cached_features: self.inputs.is_cached(),
+                train_seconds: state.train_seconds,
+                wall_seconds,
+                steps: state.step,
+            },
+        )?;
+        self.dir.write_result(&result)?;
+        Ok(result)
+    }
 }
 
 fn progress_bar(spec: &RunSpec, start: u64, visible: bool) -> ProgressBar {
