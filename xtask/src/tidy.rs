@@ -121,35 +121,30 @@ mod tests {
                 .is_none_or(|c| !c.is_ascii_digit())
     }
 
+    /// The mentions of `name`'s version (see [`mentions`]) that disagree with `pin`.
+    fn disagreeing(name: &str, prefixes: &[&str], joins: &[&str], pin: &str) -> Vec<String> {
+        let found = mentions(name, prefixes, joins);
+        assert!(
+            found.len() >= 3,
+            "the scan finds the {name} pins themselves: {found:?}"
+        );
+        found
+            .into_iter()
+            .filter(|(_, version)| !agrees(version, pin))
+            .map(|(place, version)| format!("{place}: {name} {version}, pinned {pin}"))
+            .collect()
+    }
+
     #[test]
     fn every_mention_of_the_tch_and_torch_versions_agrees_with_the_pins() {
-        let tch = tch_pin();
-        let torch = TORCH_VERSION;
-        let mut wrong = Vec::new();
-        let tch_mentions = mentions("tch", &[], &[" ", " = \"=", "_version: &str = \""]);
-        assert!(
-            tch_mentions.len() >= 3,
-            "the scan finds the pins themselves: {tch_mentions:?}"
-        );
-        for (place, version) in tch_mentions {
-            if !agrees(&version, &tch) {
-                wrong.push(format!("{place}: tch {version}, pinned {tch}"));
-            }
-        }
-        let torch_mentions = mentions(
+        let pinned = "_version: &str = \"";
+        let mut wrong = disagreeing("tch", &[], &[" ", " = \"=", pinned], &tch_pin());
+        wrong.extend(disagreeing(
             "torch",
             &["lib", "py"],
-            &[" ", "==", "-", "_version: &str = \""],
-        );
-        assert!(
-            torch_mentions.len() >= 3,
-            "the scan finds the pins themselves: {torch_mentions:?}"
-        );
-        for (place, version) in torch_mentions {
-            if !agrees(&version, torch) {
-                wrong.push(format!("{place}: torch {version}, pinned {torch}"));
-            }
-        }
+            &[" ", "==", "-", pinned],
+            TORCH_VERSION,
+        ));
         assert!(
             wrong.is_empty(),
             "version mentions that disagree with the pins (bump them together):\n{}",
