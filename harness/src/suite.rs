@@ -223,10 +223,28 @@ impl Expander<'_> {
         claimed
     }
 
+    /// Places every cell of `table` this profile includes: runs, derived, fixed,
+    /// unsupported, or not in this profile.
     fn table(&mut self, spec: &TableSpec, table: &PaperTable) -> Result<(), String> {
+        // Each kind of cell group claims its cells in turn; what none claims is not run.
         let mut placed: Vec<Cell> = Vec::new();
+        self.run_cells(spec, table, &mut placed)?;
+        self.derived_cells(spec, table, &mut placed);
+        self.fixed_cells(spec, table, &mut placed)?;
+        self.unsupported_cells(spec, table, &mut placed);
+        self.unplaced_cells(table, &placed);
+        Ok(())
+    }
+
+    /// The cells runs reproduce, or why this profile does not run them.
+    fn run_cells(
+        &mut self,
+        spec: &TableSpec,
+        table: &PaperTable,
+        placed: &mut Vec<Cell>,
+    ) -> Result<(), String> {
         for group in &spec.cells {
-            for cell in self.claim(table, &mut placed, &group.rows, &group.columns) {
+            for cell in self.claim(table, placed, &group.rows, &group.columns) {
                 let task = group
                     .task_of((&cell.0, &cell.1))
                     .expect("table specs are checked to name a task for every cell");
@@ -244,8 +262,13 @@ impl Expander<'_> {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Cells that are ratios of other cells (the speed-up rows).
+    fn derived_cells(&mut self, spec: &TableSpec, table: &PaperTable, placed: &mut Vec<Cell>) {
         for group in &spec.derived {
-            for cell in self.claim(table, &mut placed, &group.rows, &group.columns) {
+            for cell in self.claim(table, placed, &group.rows, &group.columns) {
                 let point = |p: &experiment::CellPointer| CellRef {
                     table: table.id.clone(),
                     row: p.row.clone().unwrap_or_else(|| cell.0.clone()),
@@ -272,8 +295,17 @@ impl Expander<'_> {
                 }
             }
         }
+    }
+
+    /// Cells the model fixes (layer counts).
+    fn fixed_cells(
+        &mut self,
+        spec: &TableSpec,
+        table: &PaperTable,
+        placed: &mut Vec<Cell>,
+    ) -> Result<(), String> {
         for group in &spec.fixed {
-            for cell in self.claim(table, &mut placed, &group.rows, &group.columns) {
+            for cell in self.claim(table, placed, &group.rows, &group.columns) {
                 let cell = cell_ref(table, &cell);
                 match self.profile.stand_in(&group.layers_of) {
                     Ok(model) => {
@@ -290,14 +322,23 @@ impl Expander<'_> {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Cells no backbone here can run, with the spec's reason.
+    fn unsupported_cells(&mut self, spec: &TableSpec, table: &PaperTable, placed: &mut Vec<Cell>) {
         for group in &spec.unsupported {
-            for cell in self.claim(table, &mut placed, &group.rows, &group.columns) {
+            for cell in self.claim(table, placed, &group.rows, &group.columns) {
                 self.unsupported.push(SkippedCell {
                     cell: cell_ref(table, &cell),
                     reason: group.reason.clone(),
                 });
             }
         }
+    }
+
+    /// Cells no group of the profile claimed.
+    fn unplaced_cells(&mut self, table: &PaperTable, placed: &[Cell]) {
         for cell in select(table, &None, &None) {
             if !placed.contains(&cell) {
                 self.not_in_profile.push(SkippedCell {
@@ -309,7 +350,6 @@ impl Expander<'_> {
                 });
             }
         }
-        Ok(())
     }
 
     /// Adds the runs of one cell, or says why this profile cannot run it.
