@@ -267,6 +267,43 @@ enum InputLayer {
     Linear { weight: Tensor, bias: Tensor },
     Embedding { weight: Tensor },
 }
+
+impl InputLayer {
+    /// The reference's input layer under `path`: a Linear with orthogonal init (`gain`) and
+    /// zero bias for features, an Embedding with torch's N(0, 1) init for token ids.
+    fn new(path: &nn::Path, input: InputKind, hidden: i64, gain: f64) -> Self {
+        match input {
+            InputKind::Features { dim } => InputLayer::Linear {
+                weight: path.var("weight", &[hidden, dim], Init::Orthogonal { gain }),
+                bias: path.var("bias", &[hidden], Init::Const(0.0)),
+            },
+            InputKind::Tokens { vocab } => InputLayer::Embedding {
+                weight: path.var(
+                    "weight",
+                    &[vocab, hidden],
+                    Init::Randn {
+                        mean: 0.0,
+                        stdev: 1.0,
+                    },
+                ),
+            },
+        }
+    }
+}
+
+/// The output head under `path`, weight then bias, with torch.nn.Linear's default init:
+/// U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+fn output_head(path: &nn::Path, outputs: i64, hidden: i64) -> (Tensor, Tensor) {
+    let bound = 1.0 / (hidden as f64).sqrt();
+    let uniform = Init::Uniform {
+        lo: -bound,
+        up: bound,
+    };
+    (
+        path.var("weight", &[outputs, hidden], uniform),
+        path.var("bias", &[outputs], uniform),
+    )
+}
 const OUTPUT: &str = "fpt_out";
 
 #[derive(Debug)]
@@ -300,40 +337,16 @@ impl FptModel {
             });
         }
         let hidden = backbone.hidden_size();
-        let input = &root / INPUT;
-        let input_layer = match shape.input {
-            InputKind::Features { dim } => InputLayer::Linear {
-                weight: input.var(
-                    "weight",
-                    &[hidden, dim],
-                    Init::Orthogonal {
-                        gain: recipe.orthogonal_gain,
-                    },
-                ),
-                bias: input.var("bias", &[hidden], Init::Const(0.0)),
-            },
-            // torch.nn.Embedding's default init: N(0, 1).
-            InputKind::Tokens { vocab } => InputLayer::Embedding {
-                weight: input.var(
-                    "weight",
-                    &[vocab, hidden],
-                    Init::Randn {
-                        mean: 0.0,
-                        stdev: 1.0,
-                    },
-                ),
-            },
-        };
-        // torch.nn.Linear's default init: U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
-        let bound = 1.0 / (hidden as f64).sqrt();
-        let uniform = Init::Uniform {
-            lo: -bound,
-            up: bound,
-        };
-        let output = &root / OUTPUT;
-        let outputs = shape.outputs_per_token();
-        let out_weight = output.var("weight", &[outputs, hidden], uniform);
-        let out_bias = output.var("bias", &[outputs], uniform);
+        // Variables are created in this order (backbone, input, output), so a seed draws the
+        // same random init every time.
+        let input_layer = InputLayer::new(
+            &(&root / INPUT),
+            shape.input,
+            hidden,
+            recipe.orthogonal_gain,
+        );
+        let (out_weight, out_bias) =
+            output_head(&(&root / OUTPUT), shape.outputs_per_token(), hidden);
         let mut model = Self {
             vs,
             input_layer,
@@ -345,6 +358,14 @@ impl FptModel {
             trainable: Vec::new(),
             counts: BTreeMap::new(),
         };
+        model.initialise(recipe)?;
+        model.set_freeze(recipe.freeze);
+        Ok(model)
+    }
+
+    /// Gives the backbone the recipe's init: as built (random), a checkpoint, the
+    /// checkpoint's statistics, or another run's trained backbone.
+    fn initialise(&mut self, recipe: &ModelRecipe) -> Result<(), ModelError> {
         let checkpoint = || {
             recipe.weights.ok_or_else(|| ModelError::NoWeights {
                 model: recipe.source.label(),
@@ -353,15 +374,14 @@ impl FptModel {
         };
         match recipe.init {
             InitKind::Random => {}
-            InitKind::Pretrained => model.load_backbone(checkpoint()?)?,
+            InitKind::Pretrained => self.load_backbone(checkpoint()?)?,
             InitKind::Stats => {
-                model.load_backbone(checkpoint()?)?;
-                model.redraw_from_statistics();
+                self.load_backbone(checkpoint()?)?;
+                self.redraw_from_statistics();
             }
-            InitKind::Run(dir) => model.load_from_run(dir)?,
+            InitKind::Run(dir) => self.load_from_run(dir)?,
         }
-        model.set_freeze(recipe.freeze);
-        Ok(model)
+        Ok(())
     }
 
     fn backbone_vars(&self) -> std::collections::HashMap<String, Tensor> {
