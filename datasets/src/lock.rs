@@ -150,14 +150,15 @@ impl FileLock {
         }
     }
 
-    /// Who holds the lock at `path` now, if anyone (a moment's probe: it takes the lock and
-    /// lets it go when it is free).
+    /// Who holds the lock at `path` now, if anyone. A moment's shared probe on a read-only
+    /// handle: probes never conflict with each other, work on folders this process cannot
+    /// write, and a claim's grace rides out the moment one overlaps it.
     pub fn holder_of(path: &Path) -> Result<Option<Holder>, LockError> {
         if !path.exists() {
             return Ok(None);
         }
-        let file = open(path)?;
-        match file.try_lock() {
+        let file = File::open(path).map_err(io_err(path))?;
+        match file.try_lock_shared() {
             Ok(()) => Ok(None),
             Err(fs::TryLockError::WouldBlock) => Ok(Some(read_holder(path).unwrap_or(Holder {
                 pid: 0,

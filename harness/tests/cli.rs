@@ -201,24 +201,41 @@ fn info_reports_versions_cuda_and_threads() {
 }
 
 /// A report is generated output: `fpt report --out` refuses the workspace's source folders
-/// (here the reports crate's own sources) before writing anything.
+/// (here the reports crate's own sources, also reached through `..`) before writing
+/// anything, and `fpt reproduce --report-dir` refuses them before training anything.
 #[test]
 fn report_refuses_to_write_into_the_sources() {
     let runs = tempfile::tempdir().unwrap();
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let inside = workspace.join("reports/src/generated-report");
+    let sideways = workspace.join("runs/not-there/../../reports/src/generated-report");
+    for out in [&inside, &sideways] {
+        let run = Command::new(env!("CARGO_BIN_EXE_fpt"))
+            .args(["report", "--runs"])
+            .arg(runs.path())
+            .arg("--out")
+            .arg(out)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("inside the workspace's sources (reports/)"),
+            "{stderr}"
+        );
+    }
     let run = Command::new(env!("CARGO_BIN_EXE_fpt"))
-        .args(["report", "--runs"])
-        .arg(runs.path())
-        .arg("--out")
+        .args(["reproduce", "--profile", "smoke", "--out"])
+        .arg(runs.path().join("suite"))
+        .arg("--report-dir")
         .arg(&inside)
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert_eq!(run.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("inside the workspace's sources (reports/)"),
-        "{stderr}"
+        !runs.path().join("suite").exists(),
+        "nothing trained: {stderr}"
     );
     assert!(!inside.exists(), "nothing may be written there");
 }

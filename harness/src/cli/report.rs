@@ -52,7 +52,7 @@ pub fn default_folder(runs: &Path) -> PathBuf {
 
 /// Refuses `out` when it lies in (or is) the workspace's sources: the workspace this
 /// binary was built from, when that folder exists here.
-fn check_not_in_sources(out: &Path) -> Result<()> {
+pub fn check_not_in_sources(out: &Path) -> Result<()> {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let (Ok(workspace), Some(resolved)) = (workspace.canonicalize(), resolve(out)) else {
         return Ok(());
@@ -77,17 +77,22 @@ fn check_not_in_sources(out: &Path) -> Result<()> {
     }
 }
 
-/// `path` made absolute with symbolic links resolved, though it may not exist yet (its
-/// nearest existing ancestor is resolved).
+/// `path` made absolute with `..` and symbolic links resolved, though it may not exist yet
+/// (`..` is taken lexically, then its nearest existing ancestor is resolved).
 fn resolve(path: &Path) -> Option<PathBuf> {
-    let path = std::path::absolute(path).ok()?;
-    let existing = path.ancestors().find(|a| a.exists())?;
-    Some(
-        existing
-            .canonicalize()
-            .ok()?
-            .join(path.strip_prefix(existing).ok()?),
-    )
+    let mut lexical = PathBuf::new();
+    for part in std::path::absolute(path).ok()?.components() {
+        match part {
+            std::path::Component::ParentDir => {
+                lexical.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => lexical.push(other),
+        }
+    }
+    let existing = lexical.ancestors().find(|a| a.exists())?;
+    let rest = lexical.strip_prefix(existing).ok()?;
+    Some(existing.canonicalize().ok()?.join(rest))
 }
 
 /// Writes the report of the runs in `runs` into `out`, prints its tables and where it is.
@@ -96,8 +101,10 @@ fn resolve(path: &Path) -> Option<PathBuf> {
 pub fn write(runs: &Path, out: &Path) -> Result<()> {
     check_not_in_sources(out)?;
     let lock = runs.join("report.lock");
+    // Runs in a folder this process cannot write still get their report, unlocked.
     let _lock = datasets::lock::FileLock::wait(&lock)
-        .with_context(|| format!("cannot lock {}", lock.display()))?;
+        .inspect_err(|e| tracing::warn!("writing the report without {}: {e}", lock.display()))
+        .ok();
     let report = reports::write_report(runs, out)
         .with_context(|| format!("writing the report of {}", runs.display()))?;
     println!("{}", report.text);

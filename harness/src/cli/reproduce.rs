@@ -101,6 +101,12 @@ pub fn run(args: ReproduceArgs, threads: Option<i32>) -> Result<()> {
             other => Ok(other?),
         };
     }
+    let report_dir = args
+        .report_dir
+        .clone()
+        .unwrap_or_else(|| super::report::default_folder(&runs_dir));
+    // Before any training: a report folder refused after hours of runs helps no one.
+    super::report::check_not_in_sources(&report_dir)?;
     let jobs = args.jobs.unwrap_or(suite.profile.jobs);
     if jobs == 0 {
         return Err(usage("--jobs must be at least 1"));
@@ -166,10 +172,6 @@ Follow it with `fpt status --runs {dir}`; when all are done, `fpt report --runs 
     };
 
     dump_attention(&suite, &runs_dir, args.offline);
-    let report_dir = args
-        .report_dir
-        .clone()
-        .unwrap_or_else(|| super::report::default_folder(&runs_dir));
     super::report::write(&runs_dir, &report_dir)?;
     if !failed.is_empty() {
         anyhow::bail!(

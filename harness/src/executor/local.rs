@@ -182,10 +182,14 @@ impl Run<'_> {
             let result = run_dir::read_result(&out.join(run_dir::RESULT));
             let line = match (status.success(), result) {
                 (true, Ok(Some(r))) => finished_line(&r),
-                // Another process took the run between our look and the child's start.
+                // Another process took the run between our look and the child's start: it
+                // still holds it, or has finished it since.
                 _ if RunDir::holder(&out)?.is_some() => {
                     schedule.held.push(run);
                     continue;
+                }
+                (false, Ok(Some(r))) => {
+                    format!("{} (trained by another process)", finished_line(&r))
                 }
                 _ => {
                     schedule.failed.push(run.id.clone());
@@ -243,8 +247,9 @@ impl Run<'_> {
         line: &str,
         say: &impl Fn(String),
     ) -> Result<(), ExecutorError> {
-        let result = run_dir::read_result(&self.runs_dir.join(&run.id).join(run_dir::RESULT))?;
-        if result.is_none_or(|r| r.diverged) {
+        // A result that cannot be read makes the run unusable as a source, not the suite fail.
+        let result = run_dir::read_result(&self.runs_dir.join(&run.id).join(run_dir::RESULT));
+        if result.ok().flatten().is_none_or(|r| r.diverged) {
             schedule.unusable.push(run.id.clone());
         }
         schedule.done += 1;
