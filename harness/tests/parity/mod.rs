@@ -70,9 +70,7 @@ pub fn assert_within_rounding(
     arithmetic: &Arithmetic,
     what: &str,
 ) {
-    let err = max_abs_diff(ours, expected);
-    let tol = arithmetic.fp32_tolerance();
-    eprintln!("{what}: max abs error {err:.3e}, bound {tol:.3e}");
+    let (err, tol) = error_and_bound(ours, expected, arithmetic, what);
     assert!(
         err <= tol,
         "{what}: max abs error {err:.3e} over the rounding bound {tol:.3e} ({arithmetic:?})"
@@ -87,13 +85,18 @@ pub fn assert_beyond_rounding(
     arithmetic: &Arithmetic,
     what: &str,
 ) {
-    let err = max_abs_diff(wrong, expected);
-    let tol = arithmetic.fp32_tolerance();
-    eprintln!("{what}: max abs error {err:.3e}, bound {tol:.3e}");
+    let (err, tol) = error_and_bound(wrong, expected, arithmetic, what);
     assert!(
         err > tol,
         "{what}: a wrong model is only {err:.3e} off, inside the bound {tol:.3e}: the bound is too loose to catch it"
     );
+}
+
+/// The largest |a - b| and the rounding bound, printed (shown with --nocapture or on failure).
+fn error_and_bound(a: &Tensor, b: &Tensor, arithmetic: &Arithmetic, what: &str) -> (f64, f64) {
+    let (err, tol) = (max_abs_diff(a, b), arithmetic.fp32_tolerance());
+    eprintln!("{what}: max abs error {err:.3e}, bound {tol:.3e}");
+    (err, tol)
 }
 
 pub fn max_abs_diff(a: &Tensor, b: &Tensor) -> f64 {
