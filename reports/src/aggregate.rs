@@ -5,13 +5,14 @@
 use std::collections::BTreeSet;
 
 use polars::prelude::*;
+use spec::schema::{CellRef, SuiteManifest};
 
 use crate::error::ReportError;
 use crate::frame::{cell_columns, column, flags, floats, read_cells, strings};
 use crate::measurement::Measurement;
 use crate::observe::Observation;
 use crate::stats::{ratio, seed_stats, select_lr, Bound, LrCandidate, LrChoice};
-use crate::suite::{CellRef, Suite, Unit};
+use crate::suite::Unit;
 use crate::verdict::Verdict;
 
 /// Our number for one cell (one per reported learning rate), or why there is none.
@@ -49,7 +50,7 @@ pub fn observations_frame(observations: &[Observation]) -> Result<DataFrame, Rep
         column("row", text(|o| o.row.clone())),
         column("column", text(|o| o.column.clone())),
         column("metric", text(|o| o.metric.label())),
-        column("unit", text(|o| o.metric.unit().name().into())),
+        column("unit", text(|o| crate::suite::unit(o.metric).name().into())),
         column("lr", observations.iter().map(|o| o.lr).collect::<Vec<_>>()),
         column("run", text(|o| o.run.clone())),
         column(
@@ -217,7 +218,7 @@ fn choose_lrs(records: Vec<OursRecord>, validation: &[Option<f64>]) -> Vec<OursR
 /// Our records for every cell the suite names: measured, derived, fixed and excluded.
 pub fn ours(
     aggregated: Option<&DataFrame>,
-    suite: Option<&Suite>,
+    suite: Option<&SuiteManifest>,
 ) -> Result<Vec<OursRecord>, ReportError> {
     let mut records = match aggregated {
         Some(df) => {
@@ -235,19 +236,17 @@ pub fn ours(
         .derived
         .iter()
         .map(|d| {
-            let target = CellRef::new(&d.table, &d.row, &d.column);
             let (numerator, denominator) = d.parts();
-            derive_ratio(&records, &target, &numerator, &denominator)
+            derive_ratio(&records, &d.cell, &numerator, &denominator)
         })
         .collect();
     records.extend(derived);
     for fixed in &suite.fixed {
-        let cell = CellRef::new(&fixed.table, &fixed.row, &fixed.column);
         records.push(OursRecord {
             text: Some(fixed.value.clone()),
             preset: Some(Verdict::NoVerdict),
-            note: fixed.note.clone().unwrap_or_default(),
-            ..OursRecord::at(&cell, Some(Unit::Text))
+            note: fixed.note.clone(),
+            ..OursRecord::at(&fixed.cell, Some(Unit::Text))
         });
     }
     let excluded = suite
@@ -259,7 +258,7 @@ pub fn ours(
         records.push(OursRecord {
             preset: Some(verdict),
             note: e.reason.clone(),
-            ..OursRecord::at(&CellRef::new(&e.table, &e.row, &e.column), None)
+            ..OursRecord::at(&e.cell, None)
         });
     }
     Ok(records)
@@ -314,7 +313,7 @@ fn derive_ratio(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::suite::Metric;
+    use spec::schema::Metric;
 
     fn obs(row: &str, lr: f64, seed: u64, value: f64, validation: Option<f64>) -> Observation {
         Observation {

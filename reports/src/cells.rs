@@ -2,6 +2,7 @@
 //! join of the layout with our records), with the paper's value, the delta and a verdict.
 
 use polars::prelude::*;
+use spec::schema::CellRef;
 
 use crate::aggregate::OursRecord;
 use crate::error::ReportError;
@@ -10,7 +11,6 @@ use crate::frame::{cell_columns, column, read_cells, strings};
 use crate::measurement::Measurement;
 use crate::observe::TableLayout;
 use crate::reference::{parse_value, PaperValue};
-use crate::suite::CellRef;
 use crate::verdict::{judge, Ours, Verdict};
 
 /// One cell of a report table, for one reported learning rate: the long format of the

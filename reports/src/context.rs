@@ -2,8 +2,9 @@
 
 use std::collections::BTreeSet;
 
-use crate::load::{Run, Versions};
-use crate::suite::{Machine, Suite};
+use spec::schema::{Machine, SuiteManifest, Versions};
+
+use crate::load::Run;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReportContext {
@@ -27,7 +28,7 @@ fn distinct<'a>(values: impl Iterator<Item = &'a str>) -> Vec<String> {
     set.into_iter().map(str::to_string).collect()
 }
 
-pub fn context(suite: Option<&Suite>, runs: &[Run]) -> ReportContext {
+pub fn context(suite: Option<&SuiteManifest>, runs: &[Run]) -> ReportContext {
     let results = || runs.iter().filter_map(|r| r.result.as_ref());
     let profiles = distinct(results().map(|r| r.profile.as_str()));
     let mut devices = distinct(results().map(|r| r.device.as_str()));
@@ -56,7 +57,7 @@ pub fn context(suite: Option<&Suite>, runs: &[Run]) -> ReportContext {
         devices,
         seeds: suite.map(|s| s.seeds),
         versions: versions.into_iter().collect(),
-        created: suite.and_then(|s| s.created.clone()),
+        created: suite.map(|s| s.created.clone()),
         runs: runs.len(),
         unfinished: runs.iter().filter(|r| r.result.is_none()).count(),
         missing,

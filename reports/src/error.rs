@@ -1,5 +1,7 @@
 //! The one error type of the crate: every variant names the file or step that failed.
 
+use spec::run_dir::RunDirError;
+
 use crate::reference::ReferenceError;
 
 #[derive(Debug, thiserror::Error)]
@@ -13,10 +15,25 @@ pub enum ReportError {
     Malformed { path: String, reason: String },
     #[error(transparent)]
     Reference(#[from] ReferenceError),
+    /// A run directory error other than an unreadable or malformed file.
+    #[error(transparent)]
+    RunDir(RunDirError),
     #[error("building the {what} table failed: {reason}")]
     Frame { what: String, reason: String },
     #[error("cannot draw chart {path}: {reason}")]
     Chart { path: String, reason: String },
+}
+
+/// The run directory readers' errors, worded as the crate's own: the file named, and how to
+/// get past a malformed one.
+impl From<RunDirError> for ReportError {
+    fn from(e: RunDirError) -> Self {
+        match e {
+            RunDirError::Io { path, source } => ReportError::Io { path, source },
+            RunDirError::Malformed { path, reason } => ReportError::Malformed { path, reason },
+            other => ReportError::RunDir(other),
+        }
+    }
 }
 
 impl ReportError {

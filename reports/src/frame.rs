@@ -4,9 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
+use spec::schema::CellRef;
 
 use crate::error::ReportError;
-use crate::suite::CellRef;
 use crate::write::{commit, temporary_path};
 
 pub(crate) fn strings(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<String>>> {

@@ -11,7 +11,7 @@ use crate::charts::ChartFile;
 use crate::context::ReportContext;
 use crate::error::ReportError;
 use crate::format;
-use crate::load::Run;
+use crate::load::{recorded_lr, Run};
 use crate::observe::TableLayout;
 use crate::verdict::{Verdict, RULE};
 
@@ -82,10 +82,9 @@ fn header(out: &mut String, context: &ReportContext) {
         let _ = writeln!(out, "<dt>{}</dt><dd>{}</dd>", escape(term), escape(&value));
     };
     if let Some(m) = &context.machine {
-        let cores = m.cores.map(|c| format!(", {c} cores")).unwrap_or_default();
         item(
             "machine",
-            format!("{} ({}; {}{cores})", m.hostname, m.os, m.cpu),
+            format!("{} ({}; {}, {} cores)", m.hostname, m.os, m.cpu, m.cores),
         );
     }
     item("device", context.devices.join(", "));
@@ -266,9 +265,9 @@ fn runs_section(out: &mut String, runs: &[Run]) {
                 let cells = [
                     r.task.clone(),
                     r.model.clone(),
-                    r.init.clone(),
+                    r.init.to_string(),
                     r.freeze.clone(),
-                    r.lr.map(format::lr).unwrap_or_default(),
+                    recorded_lr(r).map(format::lr).unwrap_or_default(),
                     r.seed.to_string(),
                     r.steps.to_string(),
                     format!(

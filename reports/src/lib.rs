@@ -1,9 +1,11 @@
 //! Reports derived from runs on disk: tables against the paper's numbers (CSV, Parquet),
 //! charts (PNG, SVG), one self-contained index.html and a terminal summary.
 //!
-//! This crate reads the run directories (the on-disk contract in docs/design.md section 4) rather than the
-//! harness's types, so it depends on no model code and the harness can call
-//! [`write_report`] at the end of `fpt reproduce`.
+//! This crate reads the run directories (the on-disk contract in docs/design.md section 4)
+//! through the `spec` crate's types and readers ([`spec::schema`], [`spec::run_dir`]): the
+//! very types the harness writes, so a field added there is one the compiler checks here.
+//! It depends on no model code and no libtorch, and the harness can call [`write_report`]
+//! at the end of `fpt reproduce`.
 
 mod aggregate;
 pub mod browser;
@@ -17,7 +19,6 @@ mod html;
 mod load;
 mod measurement;
 mod observe;
-pub mod reference;
 mod report;
 mod runs_table;
 mod stats;
@@ -26,13 +27,18 @@ mod text;
 mod verdict;
 mod write;
 
+/// The paper's numbers (experiments/paper.toml) are the `spec` crate's: profiles and suites
+/// read them too.
+pub use spec::reference;
+
 pub use cells::CellRecord;
 pub use charts::ChartFile;
 pub use error::ReportError;
 pub use frame::read_parquet;
-pub use load::{load_results, load_runs, AttentionMaps, MetricPoint, ResultRecord, Run};
+pub use load::{load_results, load_runs, Run};
 pub use measurement::Measurement;
 pub use report::{write_report, Report, TableFiles};
+pub use spec::schema::Metric;
 pub use stats::Bound;
-pub use suite::{Metric, Unit};
+pub use suite::Unit;
 pub use verdict::{Verdict, RULE as VERDICT_RULE};

@@ -1,106 +1,20 @@
 //! Runs on disk: one sub-directory per run with result.json, metrics.jsonl and, for some
-//! runs, attention.json (the on-disk contract of docs/design.md section 4).
+//! runs, attention.json, read as the `spec` crate's types by its readers.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use spec::run_dir::{self, read_attention, read_metrics, read_result};
+use spec::schema::{AttentionMaps, EvalRecord, RunResult};
 
 use crate::error::ReportError;
-
-/// A run's result.json. Fields newer than the first harness are optional, so older runs
-/// still load; unknown fields are ignored.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct ResultRecord {
-    pub task: String,
-    pub model: String,
-    pub init: String,
-    pub freeze: String,
-    pub seed: u64,
-    pub profile: String,
-    pub steps: u64,
-    pub test_accuracy: f64,
-    pub eval_split: String,
-    pub train_accuracy: Option<f64>,
-    #[serde(default)]
-    pub best_test_accuracy: Option<f64>,
-    #[serde(default)]
-    pub best_step: Option<u64>,
-    pub diverged: bool,
-    #[serde(default)]
-    pub diverged_at_step: Option<u64>,
-    pub trainable_params: i64,
-    #[serde(default)]
-    pub total_params: Option<i64>,
-    #[serde(default)]
-    pub params_by_group: BTreeMap<String, GroupParams>,
-    pub wall_seconds: f64,
-    #[serde(default)]
-    pub device: String,
-    #[serde(default)]
-    pub threads: Option<i32>,
-    #[serde(default)]
-    pub versions: Versions,
-    #[serde(default)]
-    pub finished_at: Option<String>,
-    #[serde(default)]
-    pub lr: Option<f64>,
-    /// Accuracy on the validation split at the end, present when the suite selects the lr.
-    #[serde(default)]
-    pub validation_accuracy: Option<f64>,
-    /// The evaluation was the reference code's sampled-batch estimate, not the full split.
-    #[serde(default)]
-    pub sampled_eval: bool,
-    #[serde(default)]
-    pub seconds_per_step: Option<f64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct GroupParams {
-    pub trainable: i64,
-    pub total: i64,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
-pub struct Versions {
-    #[serde(default)]
-    pub fpt: String,
-    #[serde(default)]
-    pub tch: String,
-    #[serde(default)]
-    pub torch: String,
-}
-
-/// One line of metrics.jsonl: an evaluation during training.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct MetricPoint {
-    pub step: u64,
-    pub train_loss: Option<f64>,
-    pub train_accuracy: Option<f64>,
-    /// `None` when the loss was not finite (JSON has no NaN: it is written as null).
-    pub test_loss: Option<f64>,
-    pub test_accuracy: f64,
-    pub wall_seconds: f64,
-}
-
-/// attention.json: per layer, the attention weights averaged over heads for one held-out
-/// example (row = query token, column = key token).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct AttentionMaps {
-    pub task: String,
-    pub model: String,
-    pub example: u64,
-    pub tokens: usize,
-    pub layers: Vec<Vec<Vec<f64>>>,
-}
 
 /// One run directory. `result` is `None` while the run is unfinished.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Run {
     /// The directory's name, which suite.json uses as the run's id.
     pub id: String,
-    pub result: Option<ResultRecord>,
-    pub metrics: Vec<MetricPoint>,
+    pub result: Option<RunResult>,
+    pub metrics: Vec<EvalRecord>,
     pub attention: Option<AttentionMaps>,
 }
 
@@ -110,7 +24,7 @@ pub fn load_runs(runs_dir: &Path) -> Result<Vec<Run>, ReportError> {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(runs_dir)
         .map_err(ReportError::io(runs_dir))?
         .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|p| p.join("spec.toml").is_file() || p.join("result.json").is_file())
+        .filter(|p| p.join(run_dir::SPEC).is_file() || p.join(run_dir::RESULT).is_file())
         .collect();
     dirs.sort();
     dirs.iter().map(|dir| load_run(dir)).collect()
@@ -121,80 +35,36 @@ fn load_run(dir: &Path) -> Result<Run, ReportError> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let result_path = dir.join("result.json");
-    let result = match read_optional(&result_path)? {
-        Some(text) => Some(parse_json(&result_path, &text)?),
-        None => None,
-    };
-    let metrics_path = dir.join("metrics.jsonl");
-    let metrics = match read_optional(&metrics_path)? {
-        Some(text) => parse_metrics(&metrics_path, &text)?,
-        None => Vec::new(),
-    };
-    let attention_path = dir.join("attention.json");
-    let attention = match read_optional(&attention_path)? {
-        Some(text) => Some(parse_attention(&attention_path, &text)?),
-        None => None,
-    };
     Ok(Run {
         id,
-        result,
-        metrics,
-        attention,
+        result: read_result(&dir.join(run_dir::RESULT))?,
+        metrics: read_metrics(&dir.join(run_dir::METRICS))?,
+        attention: read_attention(&dir.join(run_dir::ATTENTION))?,
     })
 }
 
 /// Every finished run's result.json directly inside `runs`, in path order; unfinished runs
 /// (no result.json yet) are skipped.
-pub fn load_results(runs: &Path) -> Result<Vec<ResultRecord>, ReportError> {
+pub fn load_results(runs: &Path) -> Result<Vec<RunResult>, ReportError> {
     Ok(load_runs(runs)?
         .into_iter()
         .filter_map(|run| run.result)
         .collect())
 }
 
-pub(crate) fn read_optional(path: &Path) -> Result<Option<String>, ReportError> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Ok(Some(text)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(ReportError::io(path)(e)),
-    }
-}
-
-pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
-    path: &Path,
-    text: &str,
-) -> Result<T, ReportError> {
-    serde_json::from_str(text).map_err(|e| ReportError::malformed(path, e.to_string()))
-}
-
-fn parse_metrics(path: &Path, text: &str) -> Result<Vec<MetricPoint>, ReportError> {
-    text.lines()
-        .enumerate()
-        .filter(|(_, line)| !line.trim().is_empty())
-        .map(|(i, line)| {
-            serde_json::from_str(line)
-                .map_err(|e| ReportError::malformed(path, format!("line {}: {e}", i + 1)))
-        })
-        .collect()
-}
-
-fn parse_attention(path: &Path, text: &str) -> Result<AttentionMaps, ReportError> {
-    let maps: AttentionMaps = parse_json(path, text)?;
-    let t = maps.tokens;
-    for (l, layer) in maps.layers.iter().enumerate() {
-        if layer.len() != t || layer.iter().any(|row| row.len() != t) {
-            return Err(ReportError::malformed(
-                path,
-                format!("layer {l} is not {t}×{t} (tokens = {t})"),
-            ));
-        }
-    }
-    Ok(maps)
+/// The run's learning rate; `None` for a result written before it was recorded (which
+/// reads as 0).
+pub(crate) fn recorded_lr(result: &RunResult) -> Option<f64> {
+    (result.lr > 0.0).then_some(result.lr)
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
+    use spec::model::{GroupCount, InitKind};
+    use spec::schema::{Versions, SCHEMA_VERSION};
+
     use super::*;
 
     fn scratch(name: &str) -> PathBuf {
@@ -205,10 +75,68 @@ mod tests {
         dir
     }
 
-    const RESULT: &str = r#"{"task":"bit-xor","model":"minilm-l6","init":"random","freeze":"fpt",
-        "seed":0,"profile":"smoke","steps":10,"test_accuracy":0.5,"eval_split":"test",
-        "train_accuracy":null,"diverged":false,"trainable_params":7,"wall_seconds":1.0,
-        "some_future_field":[1,2]}"#;
+    fn result() -> RunResult {
+        RunResult {
+            schema_version: SCHEMA_VERSION,
+            task: "bit-xor".into(),
+            model: "minilm-l6".into(),
+            init: InitKind::Random,
+            freeze: "fpt".into(),
+            seed: 0,
+            profile: "smoke".into(),
+            lr: 1e-3,
+            steps: 10,
+            test_accuracy: 0.5,
+            eval_split: "test".into(),
+            train_accuracy: None,
+            best_test_accuracy: 0.5,
+            best_step: 10,
+            validation_accuracy: None,
+            sampled_eval: false,
+            cached_features: false,
+            diverged: false,
+            diverged_at_step: None,
+            trainable_params: 7,
+            total_params: 9,
+            params_by_group: BTreeMap::from([(
+                "output".into(),
+                GroupCount {
+                    trainable: 7,
+                    total: 7,
+                },
+            )]),
+            wall_seconds: 1.0,
+            seconds_per_step: None,
+            device: "cpu".into(),
+            threads: 1,
+            versions: Versions {
+                fpt: "0.1.0".into(),
+                tch: "0.24.0".into(),
+                torch: "2.11.0".into(),
+            },
+            finished_at: "2026-01-01T00:00:00Z".into(),
+            slurm: None,
+        }
+    }
+
+    /// `result` as result.json, with `edit` applied to its JSON first.
+    fn write_result(path: &Path, result: &RunResult, edit: impl FnOnce(&mut serde_json::Value)) {
+        let mut json = serde_json::to_value(result).unwrap();
+        edit(&mut json);
+        std::fs::write(path, json.to_string()).unwrap();
+    }
+
+    fn metric(step: u64) -> String {
+        let record = EvalRecord {
+            step,
+            train_loss: None,
+            train_accuracy: None,
+            test_loss: 0.7,
+            test_accuracy: 0.5,
+            wall_seconds: 0.0,
+        };
+        serde_json::to_string(&record).unwrap()
+    }
 
     #[test]
     fn unfinished_runs_load_without_a_result_and_unknown_fields_are_ignored() {
@@ -216,21 +144,22 @@ mod tests {
         std::fs::create_dir_all(dir.join("a")).unwrap();
         std::fs::create_dir_all(dir.join("b")).unwrap();
         // An unfinished run has its spec; Slurm's batch folder has none and is no run.
-        std::fs::write(dir.join("b/spec.toml"), "").unwrap();
+        std::fs::write(dir.join("b").join(run_dir::SPEC), "").unwrap();
         std::fs::create_dir_all(dir.join("slurm")).unwrap();
-        std::fs::write(dir.join("a/result.json"), RESULT).unwrap();
+        write_result(&dir.join("a").join(run_dir::RESULT), &result(), |json| {
+            json["some_future_field"] = serde_json::json!([1, 2]);
+        });
         std::fs::write(
-            dir.join("a/metrics.jsonl"),
-            "{\"step\":0,\"train_loss\":null,\"train_accuracy\":null,\"test_loss\":0.7,\"test_accuracy\":0.5,\"wall_seconds\":0.0}\n\n",
+            dir.join("a").join(run_dir::METRICS),
+            format!("{}\n\n", metric(0)),
         )
         .unwrap();
-        std::fs::write(dir.join("suite.json"), "{}").unwrap();
+        std::fs::write(dir.join(run_dir::MANIFEST), "{}").unwrap();
         let runs = load_runs(&dir).unwrap();
         assert_eq!(runs.len(), 2);
         let a = &runs[0];
         assert_eq!(a.id, "a");
-        let result = a.result.as_ref().unwrap();
-        assert_eq!((result.lr, result.sampled_eval), (None, false));
+        assert_eq!(a.result, Some(result()));
         assert_eq!(a.metrics.len(), 1);
         assert_eq!(runs[1].result, None);
         assert_eq!(load_results(&dir).unwrap().len(), 1);
@@ -240,30 +169,62 @@ mod tests {
     #[test]
     fn malformed_files_are_named_with_the_line() {
         let dir = scratch("bad");
-        std::fs::create_dir_all(dir.join("broken")).unwrap();
-        std::fs::write(dir.join("broken/result.json"), "{\"task\": 1").unwrap();
+        let run = dir.join("broken");
+        std::fs::create_dir_all(&run).unwrap();
+        std::fs::write(run.join(run_dir::RESULT), "{\"task\": 1").unwrap();
         let err = load_runs(&dir).unwrap_err().to_string();
         assert!(err.contains("broken/result.json"), "{err}");
 
-        std::fs::write(dir.join("broken/result.json"), RESULT).unwrap();
-        std::fs::write(dir.join("broken/metrics.jsonl"), "{\"step\":0}\nnot json\n").unwrap();
+        write_result(&run.join(run_dir::RESULT), &result(), |_| {});
+        std::fs::write(run.join(run_dir::METRICS), "{\"step\":0}\nnot json\n").unwrap();
         let err = load_runs(&dir).unwrap_err().to_string();
         assert!(
             err.contains("broken/metrics.jsonl") && err.contains("line 1"),
             "{err}"
         );
 
-        std::fs::remove_file(dir.join("broken/metrics.jsonl")).unwrap();
-        std::fs::write(
-            dir.join("broken/attention.json"),
-            r#"{"task":"bit-xor","model":"m","example":0,"tokens":2,"layers":[[[1.0,0.0],[0.5]]]}"#,
-        )
-        .unwrap();
+        std::fs::remove_file(run.join(run_dir::METRICS)).unwrap();
+        let maps = AttentionMaps {
+            task: "bit-xor".into(),
+            model: "m".into(),
+            example: 0,
+            tokens: 2,
+            layers: vec![vec![vec![1.0, 0.0], vec![0.5]]],
+        };
+        let attention = serde_json::to_string(&maps).unwrap();
+        std::fs::write(run.join(run_dir::ATTENTION), attention).unwrap();
         let err = load_runs(&dir).unwrap_err().to_string();
         assert!(
             err.contains("broken/attention.json") && err.contains("layer 0 is not 2×2"),
             "{err}"
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_result_from_a_newer_schema_is_refused_and_named() {
+        let dir = scratch("newer");
+        std::fs::create_dir_all(dir.join("newer")).unwrap();
+        let newer = RunResult {
+            schema_version: SCHEMA_VERSION + 1,
+            ..result()
+        };
+        write_result(&dir.join("newer").join(run_dir::RESULT), &newer, |_| {});
+        let err = load_runs(&dir).unwrap_err().to_string();
+        assert!(
+            err.contains("newer/result.json") && err.contains("schema_version"),
+            "{err}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_lr_of_zero_is_one_not_recorded() {
+        assert_eq!(recorded_lr(&result()), Some(1e-3));
+        let unrecorded = RunResult {
+            lr: 0.0,
+            ..result()
+        };
+        assert_eq!(recorded_lr(&unrecorded), None);
     }
 }

@@ -4,10 +4,11 @@
 
 use std::collections::BTreeSet;
 
-use crate::load::{ResultRecord, Run};
+use spec::schema::{companion, CellUse, Metric, RunResult, SuiteManifest};
+
+use crate::load::{recorded_lr, Run};
 use crate::reference::{PaperCell, PaperTable};
 use crate::stats::{steps_to_target, Bound};
-use crate::suite::{companion, CellUse, Metric, Suite};
 
 /// One run's value for one cell.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,7 +80,7 @@ impl TableLayout {
 pub const RUNS_TABLE: &str = "runs";
 
 /// The tables of a suite, in its order.
-pub fn suite_layouts(suite: &Suite, paper: &[PaperTable]) -> Vec<TableLayout> {
+pub fn suite_layouts(suite: &SuiteManifest, paper: &[PaperTable]) -> Vec<TableLayout> {
     suite
         .tables
         .iter()
@@ -90,7 +91,7 @@ pub fn suite_layouts(suite: &Suite, paper: &[PaperTable]) -> Vec<TableLayout> {
 
 /// Every cell each suite run serves. Runs the suite names but that have no finished
 /// directory give unfinished observations, so the cell can say how many are pending.
-pub fn suite_observations(suite: &Suite, runs: &[Run]) -> Vec<Observation> {
+pub fn suite_observations(suite: &SuiteManifest, runs: &[Run]) -> Vec<Observation> {
     let mut out = Vec::new();
     for planned in &suite.runs {
         let run = runs.iter().find(|r| r.id == planned.id);
@@ -104,7 +105,7 @@ pub fn suite_observations(suite: &Suite, runs: &[Run]) -> Vec<Observation> {
         for (derived, metric) in companions {
             for part in [&derived.numerator, &derived.denominator] {
                 let use_ = CellUse::at(&companion(part, metric), metric);
-                if planned.cells.iter().any(|c| c.cell_ref() == *part) && !cells.contains(&use_) {
+                if planned.cells.iter().any(|c| c.cell == *part) && !cells.contains(&use_) {
                     cells.push(use_);
                 }
             }
@@ -116,12 +117,12 @@ pub fn suite_observations(suite: &Suite, runs: &[Run]) -> Vec<Observation> {
             };
             let (value, bound) = measured.map_or((None, Bound::Exact), |(v, b)| (Some(v), b));
             out.push(Observation {
-                table: cell.table.clone(),
-                row: cell.row.clone(),
-                column: cell.column.clone(),
+                table: cell.cell.table.clone(),
+                row: cell.cell.row.clone(),
+                column: cell.cell.column.clone(),
                 metric: cell.metric,
                 run: planned.id.clone(),
-                lr: planned.lr.or(result.and_then(|r| r.lr)),
+                lr: Some(planned.lr),
                 seed: planned.seed,
                 model: result.map(|r| r.model.clone()).unwrap_or_default(),
                 value,
@@ -137,13 +138,13 @@ pub fn suite_observations(suite: &Suite, runs: &[Run]) -> Vec<Observation> {
 }
 
 /// A finished run's value of `metric`, with its bound; `None` when the run did not record it.
-fn measure(run: &Run, result: &ResultRecord, metric: Metric) -> Option<(f64, Bound)> {
+fn measure(run: &Run, result: &RunResult, metric: Metric) -> Option<(f64, Bound)> {
     let exact = |v: f64| Some((v, Bound::Exact));
     match metric {
         Metric::TestAccuracy => exact(100.0 * result.test_accuracy),
         Metric::TrainAccuracy => result.train_accuracy.and_then(|a| exact(100.0 * a)),
         Metric::TrainableParams => exact(result.trainable_params as f64),
-        Metric::TotalParams => result.total_params.and_then(|p| exact(p as f64)),
+        Metric::TotalParams => exact(result.total_params as f64),
         Metric::SecondsPerStep => result
             .seconds_per_step
             .or((result.steps > 0).then(|| result.wall_seconds / result.steps as f64))
@@ -158,14 +159,14 @@ fn measure(run: &Run, result: &ResultRecord, metric: Metric) -> Option<(f64, Bou
 }
 
 /// The configuration a run without suite.json is grouped by.
-fn configuration(result: &ResultRecord) -> String {
+fn configuration(result: &RunResult) -> String {
     format!("{} / {} / {}", result.model, result.init, result.freeze)
 }
 
 /// Without suite.json: one table, a row per (model, init, freeze) and a column per task,
 /// holding each finished run's test accuracy.
 pub fn ungrouped_runs(runs: &[Run]) -> (TableLayout, Vec<Observation>) {
-    let finished: Vec<(&Run, &ResultRecord)> = runs
+    let finished: Vec<(&Run, &RunResult)> = runs
         .iter()
         .filter_map(|r| r.result.as_ref().map(|res| (r, res)))
         .collect();
@@ -192,7 +193,7 @@ pub fn ungrouped_runs(runs: &[Run]) -> (TableLayout, Vec<Observation>) {
             column: result.task.clone(),
             metric: Metric::TestAccuracy,
             run: run.id.clone(),
-            lr: result.lr,
+            lr: recorded_lr(result),
             seed: result.seed,
             model: result.model.clone(),
             value: Some(100.0 * result.test_accuracy),

@@ -1,18 +1,19 @@
 //! Every run directory as one polars frame (tables/runs.csv and runs.parquet).
 
 use polars::prelude::*;
+use spec::schema::RunResult;
 
 use crate::error::ReportError;
 use crate::frame::column;
-use crate::load::{ResultRecord, Run};
+use crate::load::{recorded_lr, Run};
 
-fn field<T>(runs: &[Run], f: impl Fn(&ResultRecord) -> Option<T>) -> Vec<Option<T>> {
+fn field<T>(runs: &[Run], f: impl Fn(&RunResult) -> Option<T>) -> Vec<Option<T>> {
     runs.iter()
         .map(|r| r.result.as_ref().and_then(&f))
         .collect()
 }
 
-fn text(runs: &[Run], f: impl Fn(&ResultRecord) -> &str) -> Vec<Option<String>> {
+fn text(runs: &[Run], f: impl Fn(&RunResult) -> &str) -> Vec<Option<String>> {
     field(runs, |r| Some(f(r).to_string()))
 }
 
@@ -26,10 +27,10 @@ pub fn runs_frame(runs: &[Run]) -> Result<DataFrame, ReportError> {
         ),
         column("task", text(runs, |r| &r.task)),
         column("model", text(runs, |r| &r.model)),
-        column("init", text(runs, |r| &r.init)),
+        column("init", field(runs, |r| Some(r.init.to_string()))),
         column("freeze", text(runs, |r| &r.freeze)),
         column("seed", field(runs, |r| Some(r.seed))),
-        column("lr", field(runs, |r| r.lr)),
+        column("lr", field(runs, recorded_lr)),
         column("profile", text(runs, |r| &r.profile)),
         column("steps", field(runs, |r| Some(r.steps))),
         column("eval_split", text(runs, |r| &r.eval_split)),
@@ -40,23 +41,26 @@ pub fn runs_frame(runs: &[Run]) -> Result<DataFrame, ReportError> {
             field(runs, |r| r.validation_accuracy),
         ),
         column("train_accuracy", field(runs, |r| r.train_accuracy)),
-        column("best_test_accuracy", field(runs, |r| r.best_test_accuracy)),
-        column("best_step", field(runs, |r| r.best_step)),
+        column(
+            "best_test_accuracy",
+            field(runs, |r| Some(r.best_test_accuracy)),
+        ),
+        column("best_step", field(runs, |r| Some(r.best_step))),
         column("diverged", field(runs, |r| Some(r.diverged))),
         column("diverged_at_step", field(runs, |r| r.diverged_at_step)),
         column(
             "trainable_params",
             field(runs, |r| Some(r.trainable_params)),
         ),
-        column("total_params", field(runs, |r| r.total_params)),
+        column("total_params", field(runs, |r| Some(r.total_params))),
         column("wall_seconds", field(runs, |r| Some(r.wall_seconds))),
         column("seconds_per_step", field(runs, |r| r.seconds_per_step)),
         column("device", text(runs, |r| &r.device)),
-        column("threads", field(runs, |r| r.threads)),
+        column("threads", field(runs, |r| Some(r.threads))),
         column("fpt_version", text(runs, |r| &r.versions.fpt)),
         column("tch_version", text(runs, |r| &r.versions.tch)),
         column("torch_version", text(runs, |r| &r.versions.torch)),
-        column("finished_at", field(runs, |r| r.finished_at.clone())),
+        column("finished_at", text(runs, |r| &r.finished_at)),
     ])
     .map_err(ReportError::frame("runs"))
 }

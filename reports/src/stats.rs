@@ -1,7 +1,7 @@
 //! The numbers behind each cell: aggregation over seeds, steps to a target accuracy, the
 //! ratio of two cells, and learning-rate selection.
 
-use crate::load::MetricPoint;
+use spec::schema::EvalRecord;
 
 /// Mean, standard error of the mean and count of one cell's values over seeds.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -95,7 +95,7 @@ impl StepsToTarget {
 }
 
 /// The first evaluated step whose test accuracy is at least `target`.
-pub fn steps_to_target(metrics: &[MetricPoint], target: f64, steps_taken: u64) -> StepsToTarget {
+pub fn steps_to_target(metrics: &[EvalRecord], target: f64, steps_taken: u64) -> StepsToTarget {
     metrics
         .iter()
         .filter(|m| m.test_accuracy >= target)
@@ -162,12 +162,12 @@ pub fn select_lr(candidates: &[LrCandidate]) -> LrChoice {
 mod tests {
     use super::*;
 
-    fn point(step: u64, acc: f64) -> MetricPoint {
-        MetricPoint {
+    fn point(step: u64, acc: f64) -> EvalRecord {
+        EvalRecord {
             step,
             train_loss: None,
             train_accuracy: None,
-            test_loss: Some(1.0),
+            test_loss: 1.0,
             test_accuracy: acc,
             wall_seconds: 0.0,
         }

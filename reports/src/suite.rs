@@ -1,130 +1,21 @@
-//! suite.json: which paper table cell each run serves, written by `fpt reproduce`.
+//! suite.json: which paper table cell each run serves, written by `fpt reproduce` and read
+//! as the `spec` crate's [`SuiteManifest`]; and what each metric's number counts.
 
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
+use spec::run_dir::{self, read_manifest};
+use spec::schema::{CellRef, Metric, SuiteManifest};
 
 use crate::error::ReportError;
-use crate::load::{parse_json, read_optional};
 use crate::reference::PaperTable;
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Suite {
-    pub profile: String,
-    #[serde(default)]
-    pub description: String,
-    /// How this profile departs from the paper.
-    #[serde(default)]
-    pub differences: String,
-    #[serde(default)]
-    pub seeds: u64,
-    #[serde(default)]
-    pub device: String,
-    #[serde(default)]
-    pub machine: Machine,
-    #[serde(default)]
-    pub created: Option<String>,
-    /// Table ids of experiments/paper.toml, in report order.
-    #[serde(default)]
-    pub tables: Vec<String>,
-    #[serde(default)]
-    pub runs: Vec<SuiteRun>,
-    #[serde(default)]
-    pub derived: Vec<DerivedCell>,
-    #[serde(default)]
-    pub fixed: Vec<FixedCell>,
-    #[serde(default)]
-    pub unsupported: Vec<ExcludedCell>,
-    #[serde(default)]
-    pub not_in_profile: Vec<ExcludedCell>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-pub struct Machine {
-    #[serde(default)]
-    pub hostname: String,
-    #[serde(default)]
-    pub os: String,
-    #[serde(default)]
-    pub cpu: String,
-    #[serde(default)]
-    pub cores: Option<u64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct SuiteRun {
-    /// The run's sub-directory name.
-    pub id: String,
-    #[serde(default)]
-    pub lr: Option<f64>,
-    pub seed: u64,
-    #[serde(default)]
-    pub cells: Vec<CellUse>,
-}
-
-/// One paper cell a run's numbers go into, and which number.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct CellUse {
-    pub table: String,
-    pub row: String,
-    pub column: String,
-    pub metric: Metric,
-}
-
-impl CellUse {
-    pub fn at(cell: &CellRef, metric: Metric) -> Self {
-        CellUse {
-            table: cell.table.clone(),
-            row: cell.row.clone(),
-            column: cell.column.clone(),
-            metric,
-        }
-    }
-
-    pub fn cell_ref(&self) -> CellRef {
-        CellRef::new(&self.table, &self.row, &self.column)
-    }
-}
-
-/// What a cell reads from its runs. Defined here, where suite.json is read, and written by
-/// the harness's experiment specs and suite expansion with this same type.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
-pub enum Metric {
-    /// Accuracy on the run's evaluation split.
-    #[default]
-    TestAccuracy,
-    /// Accuracy on the last window of training batches.
-    TrainAccuracy,
-    TrainableParams,
-    TotalParams,
-    SecondsPerStep,
-    /// The first evaluated step whose test accuracy reaches `target` (0..1).
-    StepsToTarget {
-        target: f64,
-    },
-}
-
-impl Metric {
-    /// The name used in the CSV files and the page.
-    pub fn label(&self) -> String {
-        match self {
-            Metric::TestAccuracy => "test-accuracy".into(),
-            Metric::TrainAccuracy => "train-accuracy".into(),
-            Metric::TrainableParams => "trainable-params".into(),
-            Metric::TotalParams => "total-params".into(),
-            Metric::SecondsPerStep => "seconds-per-step".into(),
-            Metric::StepsToTarget { target } => format!("steps-to-{}%", 100.0 * target),
-        }
-    }
-
-    pub fn unit(&self) -> Unit {
-        match self {
-            Metric::TestAccuracy | Metric::TrainAccuracy => Unit::Percent,
-            Metric::TrainableParams | Metric::TotalParams => Unit::Params,
-            Metric::SecondsPerStep => Unit::Seconds,
-            Metric::StepsToTarget { .. } => Unit::Steps,
-        }
+/// What a metric's number counts.
+pub fn unit(metric: Metric) -> Unit {
+    match metric {
+        Metric::TestAccuracy | Metric::TrainAccuracy => Unit::Percent,
+        Metric::TrainableParams | Metric::TotalParams => Unit::Params,
+        Metric::SecondsPerStep => Unit::Seconds,
+        Metric::StepsToTarget { .. } => Unit::Steps,
     }
 }
 
@@ -167,100 +58,29 @@ impl Unit {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
-pub struct CellRef {
-    pub table: String,
-    pub row: String,
-    pub column: String,
-}
-
-impl CellRef {
-    pub fn new(table: &str, row: &str, column: &str) -> Self {
-        CellRef {
-            table: table.into(),
-            row: row.into(),
-            column: column.into(),
-        }
-    }
-}
-
-/// A cell that is the ratio of two other cells' aggregated values (a speed-up).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct DerivedCell {
-    pub table: String,
-    pub row: String,
-    pub column: String,
-    pub numerator: CellRef,
-    pub denominator: CellRef,
-    /// Take this metric of the referenced cells' runs rather than the cells' own (e.g. the
-    /// seconds per step of the runs behind two accuracy cells).
-    #[serde(default)]
-    pub metric: Option<Metric>,
-}
-
-impl DerivedCell {
-    /// The cells the ratio reads: the referenced ones, or, with its own metric, the
-    /// companion cells [`companion`] names.
-    pub fn parts(&self) -> (CellRef, CellRef) {
-        match self.metric {
-            Some(metric) => (
-                companion(&self.numerator, metric),
-                companion(&self.denominator, metric),
-            ),
-            None => (self.numerator.clone(), self.denominator.clone()),
-        }
-    }
-}
-
-/// A cell measuring `metric` on the runs behind `cell` (not one of the paper's cells; it
-/// feeds derived ratios only).
-pub fn companion(cell: &CellRef, metric: Metric) -> CellRef {
-    CellRef {
-        column: format!("{}#{}", cell.column, metric.label()),
-        ..cell.clone()
-    }
-}
-
-/// A cell whose value is a fact of the profile, not a measurement (e.g. a layer count).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct FixedCell {
-    pub table: String,
-    pub row: String,
-    pub column: String,
-    pub value: String,
-    #[serde(default)]
-    pub note: Option<String>,
-}
-
-/// A cell the suite does not run, and why.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct ExcludedCell {
-    pub table: String,
-    pub row: String,
-    pub column: String,
-    pub reason: String,
-}
-
 /// Reads `runs_dir/suite.json`, `None` when there is none; every table and cell it names
 /// must exist in the paper's tables.
-pub fn load_suite(runs_dir: &Path, paper: &[PaperTable]) -> Result<Option<Suite>, ReportError> {
-    let path = runs_dir.join("suite.json");
-    let Some(text) = read_optional(&path)? else {
+pub fn load_suite(
+    runs_dir: &Path,
+    paper: &[PaperTable],
+) -> Result<Option<SuiteManifest>, ReportError> {
+    let path = runs_dir.join(run_dir::MANIFEST);
+    let Some(suite) = read_manifest(&path)? else {
         return Ok(None);
     };
-    let suite: Suite = parse_json(&path, &text)?;
     check_cells(&suite, paper).map_err(|reason| ReportError::malformed(&path, reason))?;
     Ok(Some(suite))
 }
 
-fn check_cells(suite: &Suite, paper: &[PaperTable]) -> Result<(), String> {
+fn check_cells(suite: &SuiteManifest, paper: &[PaperTable]) -> Result<(), String> {
     let table = |id: &str| paper.iter().find(|t| t.id == id);
     for id in &suite.tables {
         if table(id).is_none() {
             return Err(format!("table {id:?} is not in experiments/paper.toml"));
         }
     }
-    let check = |what: &str, t: &str, r: &str, c: &str| -> Result<(), String> {
+    let check = |what: &str, cell: &CellRef| -> Result<(), String> {
+        let (t, r, c) = (&cell.table, &cell.row, &cell.column);
         let exists = table(t).and_then(|t| t.cell(r, c)).is_some();
         if !exists {
             return Err(format!(
@@ -276,12 +96,7 @@ fn check_cells(suite: &Suite, paper: &[PaperTable]) -> Result<(), String> {
     };
     for run in &suite.runs {
         for cell in &run.cells {
-            check(
-                &format!("run {:?}", run.id),
-                &cell.table,
-                &cell.row,
-                &cell.column,
-            )?;
+            check(&format!("run {:?}", run.id), &cell.cell)?;
             if let Metric::StepsToTarget { target } = cell.metric {
                 if !(0.0..=1.0).contains(&target) {
                     return Err(format!(
@@ -293,72 +108,124 @@ fn check_cells(suite: &Suite, paper: &[PaperTable]) -> Result<(), String> {
         }
     }
     for d in &suite.derived {
-        check("a derived cell", &d.table, &d.row, &d.column)?;
+        check("a derived cell", &d.cell)?;
         for part in [&d.numerator, &d.denominator] {
-            check(
-                "a derived cell's part",
-                &part.table,
-                &part.row,
-                &part.column,
-            )?;
+            check("a derived cell's part", part)?;
         }
     }
     for f in &suite.fixed {
-        check("a fixed cell", &f.table, &f.row, &f.column)?;
+        check("a fixed cell", &f.cell)?;
     }
     for e in suite.unsupported.iter().chain(&suite.not_in_profile) {
-        check("an excluded cell", &e.table, &e.row, &e.column)?;
+        check("an excluded cell", &e.cell)?;
     }
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
+    use spec::schema::{CellUse, Machine, ManifestRun, SCHEMA_VERSION};
+
     use super::*;
 
-    fn load(text: &str) -> Result<Option<Suite>, ReportError> {
-        let dir = std::env::temp_dir().join(format!(
-            "fpt-reports-suite-{}-{}",
-            std::process::id(),
-            text.len()
-        ));
+    /// A suite of `tables` with one run serving `cells`.
+    fn suite(tables: &[&str], cells: Vec<CellUse>) -> SuiteManifest {
+        SuiteManifest {
+            schema_version: SCHEMA_VERSION,
+            profile: "quick".into(),
+            description: String::new(),
+            differences: String::new(),
+            seeds: 1,
+            device: "cpu".into(),
+            machine: Machine {
+                hostname: "host".into(),
+                os: "linux".into(),
+                cpu: "cpu".into(),
+                cores: 2,
+            },
+            created: "2026-01-01T00:00:00Z".into(),
+            tables: tables.iter().map(|t| t.to_string()).collect(),
+            runs: vec![ManifestRun {
+                id: "r".into(),
+                lr: 1e-3,
+                seed: 1,
+                cells,
+            }],
+            derived: Vec::new(),
+            fixed: Vec::new(),
+            unsupported: Vec::new(),
+            not_in_profile: Vec::new(),
+        }
+    }
+
+    fn load_text(name: &str, text: &str) -> Result<Option<SuiteManifest>, ReportError> {
+        let dir =
+            std::env::temp_dir().join(format!("fpt-reports-suite-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("suite.json"), text).unwrap();
+        std::fs::write(dir.join(run_dir::MANIFEST), text).unwrap();
         let suite = load_suite(&dir, &crate::reference::tables().unwrap());
         std::fs::remove_dir_all(&dir).unwrap();
         suite
     }
 
+    fn load(name: &str, suite: &SuiteManifest) -> Result<Option<SuiteManifest>, ReportError> {
+        load_text(name, &serde_json::to_string(suite).unwrap())
+    }
+
+    fn error(name: &str, suite: &SuiteManifest) -> String {
+        load(name, suite).unwrap_err().to_string()
+    }
+
     #[test]
     fn metrics_read_by_kind() {
-        let suite = load(
-            r#"{"profile":"quick","tables":["compute-efficiency"],"runs":[{"id":"r","lr":0.001,"seed":1,
-              "cells":[{"table":"compute-efficiency","row":"fpt","column":"bit-xor",
-                        "metric":{"kind":"steps-to-target","target":0.99}}]}]}"#,
-        )
-        .unwrap()
-        .unwrap();
-        let metric = suite.runs[0].cells[0].metric;
-        assert_eq!(metric, Metric::StepsToTarget { target: 0.99 });
+        let steps = Metric::StepsToTarget { target: 0.99 };
+        let cell = CellRef::new("compute-efficiency", "fpt", "bit-xor");
+        let written = suite(&["compute-efficiency"], vec![CellUse::at(&cell, steps)]);
+        let read = load("kind", &written).unwrap().unwrap();
+        assert_eq!(read, written);
+        let metric = read.runs[0].cells[0].metric;
+        assert_eq!(metric, steps);
         assert_eq!(metric.label(), "steps-to-99%");
-        assert_eq!(metric.unit(), Unit::Steps);
+        assert_eq!(unit(metric), Unit::Steps);
     }
 
     #[test]
     fn malformed_suites_are_named() {
-        let err = load("{\"profile\": 3}").unwrap_err().to_string();
-        assert!(err.contains("suite.json"), "{err}");
-        let err = load(r#"{"profile":"q","tables":["modality"],"runs":[{"id":"r","seed":0,
-            "cells":[{"table":"modality","row":"fpt","column":"cifar100","metric":{"kind":"test-accuracy"}}]}]}"#)
+        let err = load_text("malformed", "{\"profile\": 3}")
             .unwrap_err()
             .to_string();
+        assert!(err.contains("suite.json"), "{err}");
+        let cifar100 = CellRef::new("modality", "fpt", "cifar100");
+        let unknown = suite(
+            &["modality"],
+            vec![CellUse::at(&cifar100, Metric::TestAccuracy)],
+        );
+        let err = error("unknown-cell", &unknown);
         assert!(
             err.contains("suite.json") && err.contains("(modality, fpt, cifar100)"),
             "{err}"
         );
-        let err = load(r#"{"profile":"q","tables":["no-such-table"]}"#)
-            .unwrap_err()
-            .to_string();
+        let err = error("unknown-table", &suite(&["no-such-table"], Vec::new()));
         assert!(err.contains("\"no-such-table\""), "{err}");
+        let far = Metric::StepsToTarget { target: 95.0 };
+        let cell = CellRef::new("compute-efficiency", "fpt", "bit-xor");
+        let err = error(
+            "target",
+            &suite(&["compute-efficiency"], vec![CellUse::at(&cell, far)]),
+        );
+        assert!(err.contains("target 95 is not in 0..1"), "{err}");
+    }
+
+    #[test]
+    fn a_suite_from_a_newer_schema_is_refused_and_named() {
+        let newer = SuiteManifest {
+            schema_version: SCHEMA_VERSION + 1,
+            ..suite(&[], Vec::new())
+        };
+        let err = error("newer", &newer);
+        assert!(
+            err.contains("suite.json") && err.contains("schema_version"),
+            "{err}"
+        );
     }
 }

@@ -8,7 +8,7 @@ import pathlib
 import torch
 from safetensors.torch import save_file
 
-FIXTURES = pathlib.Path(__file__).resolve().parents[2] / "harness" / "tests" / "fixtures"
+FIXTURES = pathlib.Path(__file__).resolve().parents[2] / "harness" / "fpt" / "tests" / "fixtures"
 
 
 def widen(model: torch.nn.Module, layer_norm_marker: str) -> None:

@@ -1,4 +1,4 @@
-"""Writes the BERT parity fixtures that harness/tests/bert_parity.rs checks against.
+"""Writes the BERT parity fixtures that harness/fpt/tests/bert_parity.rs checks against.
 
 A small random BERT (2 layers, 32 wide, 4 heads, intermediate 64), saved by Hugging Face
 itself from `BertModel` (unprefixed names: embeddings.*, encoder.layer.{i}.*, pooler.*), a

@@ -1,4 +1,4 @@
-"""Writes the GPT-2 parity fixture that harness/tests/gpt2_parity.rs checks against.
+"""Writes the GPT-2 parity fixture that harness/fpt/tests/gpt2_parity.rs checks against.
 
 A small random GPT-2 (2 layers, 32 wide, 4 heads), saved by Hugging Face itself (so the
 tensor names and the Conv1D [in, out] layout are HF's), a batch of `inputs_embeds`, and the

@@ -1,5 +1,5 @@
 """Writes what Hugging Face's BertModel computes with the real all-MiniLM-L6-v2 weights on
-fixed inputs, for harness/tests/minilm_pretrained.rs (which runs when the checkpoint is in
+fixed inputs, for harness/fpt/tests/inspect_forward.rs (which runs when the checkpoint is in
 the model cache: `fpt models fetch minilm-l6`).
 
 The weights are read from the cache ($FPT_HOME/models/minilm-l6/model.safetensors, the

@@ -1,4 +1,4 @@
-"""Writes the ViT parity fixture that harness/tests/vit_parity.rs checks against.
+"""Writes the ViT parity fixture that harness/fpt/tests/vit_parity.rs checks against.
 
 A small random ViT (2 layers, 32 wide, 4 heads, intermediate 64), saved by Hugging Face
 itself from `ViTModel` (unprefixed names: embeddings.*, encoder.layer.{i}.*, layernorm.*,

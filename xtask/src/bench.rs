@@ -34,7 +34,8 @@ pub fn run(options: &BenchFlags) -> Result<ExitCode> {
         // target in release mode.
         let code = crate::cargo(
             &[
-                "bench", "-p", "harness", "--bench", "fpt_step", "--bench", "data",
+                "bench", "-p", "training", "--bench", "fpt_step", "-p", "datasets", "--bench",
+                "data",
             ],
             &extra,
         )?;

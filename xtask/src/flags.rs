@@ -136,7 +136,7 @@ mod tests {
             panic!("not reproduce")
         };
         assert_eq!(p.args, ["--profile", "smoke", "--help"].map(OsString::from));
-        let Verb::Test(p) = parse(&["test", "-p", "harness", "--", "--nocapture"]).unwrap() else {
+        let Verb::Test(p) = parse(&["test", "-p", "fpt", "--", "--nocapture"]).unwrap() else {
             panic!("not test")
         };
         assert_eq!(p.args.len(), 4);

@@ -79,10 +79,7 @@ pub fn target_dir() -> PathBuf {
 
 /// Builds the release `fpt` binary and returns its path.
 pub fn build_release_fpt() -> Result<PathBuf> {
-    let code = crate::cargo(
-        &["build", "--release", "-p", "harness", "--bin", "fpt"],
-        &[],
-    )?;
+    let code = crate::cargo(&["build", "--release", "-p", "fpt", "--bin", "fpt"], &[])?;
     ensure!(
         code == ExitCode::SUCCESS,
         "building the release fpt failed; cargo's messages above say why"

@@ -9,15 +9,7 @@ pub fn run_fpt(args: &[OsString]) -> Result<ExitCode> {
     let mut full: Vec<OsString> = vec!["--".into()];
     full.extend_from_slice(args);
     crate::cargo(
-        &[
-            "run",
-            "--release",
-            "--quiet",
-            "-p",
-            "harness",
-            "--bin",
-            "fpt",
-        ],
+        &["run", "--release", "--quiet", "-p", "fpt", "--bin", "fpt"],
         &full,
     )
 }

@@ -3,8 +3,8 @@
 
 use tch::{nn, nn::Module, Tensor};
 
-use super::config::LayerNormInit;
 use super::layer_norm::LayerNorm;
+use spec::architecture::lstm::LayerNormInit;
 
 /// Per step, with `x` the input and `h`, `c` the previous states:
 /// ```text

@@ -2,7 +2,7 @@
 
 use tch::{nn, Tensor};
 
-use super::config::LayerNormInit;
+use spec::architecture::lstm::LayerNormInit;
 
 /// The reference's epsilon, added to the variance inside the square root.
 const EPS: f64 = 1e-6;

@@ -7,13 +7,14 @@
 //! layer `i`, `layers.{i}.{i2h,h2h}.{weight,bias}` (`[4H, H]`, `[4H]`) and
 //! `layers.{i}.{ln_i2h,ln_h2h,ln_cell}.{weight,bias}` (`[4H]`, `[4H]`, `[H]`).
 
-mod config;
 mod layer;
 mod layer_norm;
 mod role;
 
-pub use config::{LayerNormInit, LstmConfig, LstmConfigError, PRESETS};
 pub use role::{LstmParamKind, LstmParamRole};
+/// The configuration is data (the `spec` crate), so suites and profiles read it without
+/// libtorch.
+pub use spec::architecture::lstm::{LayerNormInit, LstmConfig, LstmConfigError, PRESETS};
 
 use tch::{nn, Tensor};
 

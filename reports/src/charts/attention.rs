@@ -3,9 +3,9 @@
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use spec::schema::AttentionMaps;
 
 use super::{failed, text_style, Chart};
-use crate::load::AttentionMaps;
 
 pub(super) struct AttentionChart<'a> {
     pub run: &'a str,

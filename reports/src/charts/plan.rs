@@ -10,7 +10,7 @@ use super::{render, slug, ChartFile};
 use crate::cells::CellRecord;
 use crate::error::ReportError;
 use crate::format;
-use crate::load::Run;
+use crate::load::{recorded_lr, Run};
 use crate::observe::TableLayout;
 use crate::suite::Unit;
 
@@ -239,7 +239,7 @@ fn learning_curves(runs: &[Run]) -> Vec<(String, LineChart)> {
             continue;
         }
         let mut label = format!("{} / {} / {}", result.model, result.init, result.freeze);
-        if let Some(lr) = result.lr {
+        if let Some(lr) = recorded_lr(result) {
             label.push_str(&format!(" / lr {}", format::lr(lr)));
         }
         let points = run

@@ -1,0 +1,57 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)] // each test binary uses a different subset
+
+pub mod slurm_cluster;
+
+use std::path::Path;
+
+use spec::model::{InitKind, ModelSource};
+use spec::run::AdamConfig;
+use spec::run::RunSpec;
+use spec::run_dir::RunDir;
+use spec::schema::{EvalRecord, RunResult};
+use spec::task::TaskSpec;
+use training::task::DataContext;
+
+/// Bit XOR on two 5-bit strings, one bit per token: what gpt2-tiny learns in a few seconds.
+pub fn small_bit_xor() -> TaskSpec {
+    TaskSpec::BitXor {
+        n: 5,
+        patterns: 2,
+        patch: 1,
+    }
+}
+
+/// A small run on gpt2-tiny, frozen random init, FPT policy.
+pub fn tiny_spec(task: TaskSpec, steps: u64, lr: f64, seed: u64) -> RunSpec {
+    RunSpec {
+        profile: "test".into(),
+        init: InitKind::Random,
+        steps,
+        micro_batch_size: 32,
+        optimizer: AdamConfig {
+            lr,
+            ..AdamConfig::default()
+        },
+        seed,
+        eval_examples: Some(512),
+        ..RunSpec::reference(task, ModelSource::Named("gpt2-tiny".into()))
+    }
+}
+
+pub fn train_in(dir: &Path, spec: &RunSpec) -> (RunResult, Vec<EvalRecord>) {
+    let run = RunDir::prepare(dir, spec, false).unwrap();
+    let result = training::train::train(spec, &run, &DataContext::standard(true), false).unwrap();
+    (result, run.read_metrics().unwrap())
+}
+
+/// Metrics with their wall-clock times zeroed, as those legitimately differ between runs.
+pub fn numbers(metrics: &[EvalRecord]) -> Vec<EvalRecord> {
+    metrics
+        .iter()
+        .map(|r| EvalRecord {
+            wall_seconds: 0.0,
+            ..r.clone()
+        })
+        .collect()
+}

