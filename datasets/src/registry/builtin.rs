@@ -62,6 +62,8 @@ fn listops_hf(split: &str) -> Artifact {
     }
 }
 
+/// Every built-in artifact. Long because it is a table (one entry per file, with its
+/// sources and checksum); each entry reads on its own.
 pub(super) fn registry() -> Registry {
     let mut reg = Registry::empty();
     for artifact in [

@@ -53,7 +53,8 @@ fn entry(
     }
 }
 
-/// Every built-in checkpoint.
+/// Every built-in checkpoint. Long because it is a table: one entry per model, with its
+/// sources, checksum and size.
 pub fn entries() -> Vec<ModelEntry> {
     vec![
         entry(
