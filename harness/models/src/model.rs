@@ -261,10 +261,13 @@ impl FptModel {
         Ok(())
     }
 
+    /// The backbone's variables: all but the FPT input layer and head.
     fn backbone_vars(&self) -> std::collections::HashMap<String, Tensor> {
-        let mut vars = self.vs.variables();
-        vars.retain(|name, _| self.backbone.role(name).is_some());
-        vars
+        self.params
+            .iter()
+            .filter(|(_, role, _)| !matches!(role.group, ParamGroup::Input | ParamGroup::Output))
+            .map(|(name, _, tensor)| (name.clone(), tensor.shallow_clone()))
+            .collect()
     }
 
     /// Loads a Hugging Face checkpoint over the backbone's variables.

@@ -1,8 +1,8 @@
-//! What machine a suite ran on, for reports: host, OS, CPU model and cores; and which
-//! matmul paths its CPU gives libtorch (AMX, AVX-512 bf16, AVX-512, AVX2), which decide
-//! the last bits of every float result and whether bf16 is fast.
+//! Reading what machine a suite ran on ([`Machine`], recorded in suite.json): host, OS, CPU
+//! model and cores; and which matmul paths its CPU gives libtorch (AMX, AVX-512 bf16, AVX-512,
+//! AVX2), which decide the last bits of every float result and whether bf16 is fast.
 
-pub use crate::schema::Machine;
+use crate::schema::Machine;
 
 impl Machine {
     /// Read from /etc and /proc (Linux); "unknown" where a file says nothing.

@@ -272,7 +272,7 @@ fn info() -> Result<()> {
     println!("cuda devices: {}", tch::Cuda::device_count());
     println!("cudnn available: {}", tch::Cuda::cudnn_is_available());
     println!("threads: {}", tch::get_num_threads());
-    let machine = spec::machine::Machine::current();
+    let machine = spec::schema::Machine::current();
     let paths = spec::machine::MatmulPaths::current();
     println!("cpu: {} ({} cores)", machine.cpu, machine.cores);
     println!("matmul paths: {}", paths.summary());
