@@ -79,6 +79,45 @@ fn presets_map_full_sequences_and_name_every_parameter() {
 }
 
 #[test]
+fn each_variable_carries_the_kind_and_layer_it_was_created_with() {
+    let _rng = exclusive_rng();
+    let config = LstmConfig {
+        learned_positions: true,
+        ..small(3, 8)
+    };
+    let (vs, model) = build(config);
+    let role = |name: &str| model.role(name).map(|r| (r.kind, r.layer));
+    assert_eq!(
+        role("position_embeddings.weight"),
+        Some((LstmParamKind::Positions, None))
+    );
+    assert_eq!(
+        role("layers.0.i2h.weight"),
+        Some((LstmParamKind::Recurrent, Some(0)))
+    );
+    assert_eq!(
+        role("layers.2.h2h.bias"),
+        Some((LstmParamKind::Recurrent, Some(2)))
+    );
+    assert_eq!(
+        role("layers.1.ln_cell.weight"),
+        Some((LstmParamKind::LayerNorm, Some(1)))
+    );
+    assert_eq!(
+        role("layers.1.ln_h2h.bias"),
+        Some((LstmParamKind::LayerNorm, Some(1)))
+    );
+    // A role for exactly the variables the model made, none for a foreign name.
+    assert_eq!(role("layers.3.i2h.weight"), None);
+    assert_eq!(role("input.weight"), None);
+    for (var, _) in vs.variables() {
+        assert!(model.role(&var).is_some(), "{var}");
+    }
+    let (_, without) = build(small(1, 8));
+    assert_eq!(without.role("position_embeddings.weight"), None);
+}
+
+#[test]
 fn gradients_reach_every_parameter_of_twelve_residual_layers() {
     let _rng = exclusive_rng();
     tch::manual_seed(1);

@@ -4,6 +4,7 @@
 use tch::{nn, nn::Module, Tensor};
 
 use super::layer_norm::LayerNorm;
+use super::role::{LstmParamKind, LstmParamRole, RoleLog};
 use spec::architecture::lstm::LayerNormInit;
 
 /// Per step, with `x` the input and `h`, `c` the previous states:
@@ -27,8 +28,14 @@ pub(crate) struct LstmLayer {
 
 impl LstmLayer {
     /// Projections start as PyTorch's LSTM does (and the reference): weights and biases
-    /// uniform in `±1/sqrt(H)`.
-    pub(crate) fn new(p: nn::Path, hidden: i64, layer_norm_init: LayerNormInit) -> Self {
+    /// uniform in `±1/sqrt(H)`. Layer `index`'s variables are recorded in `roles`.
+    pub(crate) fn new(
+        p: nn::Path,
+        index: usize,
+        hidden: i64,
+        layer_norm_init: LayerNormInit,
+        roles: &RoleLog,
+    ) -> Self {
         let bound = 1.0 / (hidden as f64).sqrt();
         let uniform = nn::Init::Uniform {
             lo: -bound,
@@ -40,12 +47,30 @@ impl LstmLayer {
             bias: true,
         };
         let gates = 4 * hidden;
+        let role = |kind| LstmParamRole {
+            kind,
+            layer: Some(index),
+        };
+        // Creation order (i2h, h2h, then the norms) fixes the random draws.
+        let linear = |name: &str| {
+            let path = &p / name;
+            let linear = nn::linear(&path, hidden, gates, projection);
+            roles.record(&path, &["weight", "bias"], role(LstmParamKind::Recurrent));
+            linear
+        };
+        let (i2h, h2h) = (linear("i2h"), linear("h2h"));
+        let norm = |name: &str, dim| {
+            let path = &p / name;
+            let norm = LayerNorm::new(path.clone(), dim, layer_norm_init);
+            roles.record(&path, &["weight", "bias"], role(LstmParamKind::LayerNorm));
+            norm
+        };
         Self {
-            i2h: nn::linear(&p / "i2h", hidden, gates, projection),
-            h2h: nn::linear(&p / "h2h", hidden, gates, projection),
-            ln_i2h: LayerNorm::new(&p / "ln_i2h", gates, layer_norm_init),
-            ln_h2h: LayerNorm::new(&p / "ln_h2h", gates, layer_norm_init),
-            ln_cell: LayerNorm::new(&p / "ln_cell", hidden, layer_norm_init),
+            i2h,
+            h2h,
+            ln_i2h: norm("ln_i2h", gates),
+            ln_h2h: norm("ln_h2h", gates),
+            ln_cell: norm("ln_cell", hidden),
             hidden,
         }
     }

@@ -18,7 +18,10 @@ pub use spec::architecture::lstm::{LayerNormInit, LstmConfig, LstmConfigError, P
 
 use tch::{nn, Tensor};
 
+use std::collections::BTreeMap;
+
 use layer::LstmLayer;
+use role::RoleLog;
 
 /// A stack of LN-LSTM layers on hidden states `[B, T, H]` -> `[B, T, H]`.
 #[derive(Debug)]
@@ -27,6 +30,8 @@ pub struct LnLstm {
     /// `[max_positions, H]`, zeros at first as in the reference.
     positions: Option<Tensor>,
     layers: Vec<LstmLayer>,
+    /// Every variable's role, by full name, as recorded when it was created.
+    roles: BTreeMap<String, LstmParamRole>,
 }
 
 impl LnLstm {
@@ -34,16 +39,25 @@ impl LnLstm {
     pub fn new(p: &nn::Path, config: LstmConfig) -> Result<Self, LstmConfigError> {
         config.validate()?;
         let h = config.hidden_size;
+        let roles = RoleLog::default();
         let positions = config.learned_positions.then(|| {
-            (p / role::POSITIONS).var("weight", &[config.max_positions, h], nn::Init::Const(0.0))
+            let path = p / "position_embeddings";
+            let table = path.var("weight", &[config.max_positions, h], nn::Init::Const(0.0));
+            let role = LstmParamRole {
+                kind: LstmParamKind::Positions,
+                layer: None,
+            };
+            roles.record(&path, &["weight"], role);
+            table
         });
         let layers = (0..config.num_layers)
-            .map(|i| LstmLayer::new(p / role::LAYERS / i, h, config.layer_norm_init))
+            .map(|i| LstmLayer::new(p / "layers" / i, i, h, config.layer_norm_init, &roles))
             .collect();
         Ok(Self {
             config,
             positions,
             layers,
+            roles: roles.into_map(),
         })
     }
 
@@ -94,9 +108,9 @@ impl LnLstm {
         self.positions.as_ref().map(|_| self.config.max_positions)
     }
 
-    /// The role of one of this model's variables, by its name relative to the path the
-    /// model was built under; `None` for a name it does not own.
+    /// The role of one of this model's variables, by its full variable name, as recorded
+    /// when it was created; `None` for a name it does not own.
     pub fn role(&self, name: &str) -> Option<LstmParamRole> {
-        role::classify(name, self.layers.len(), self.positions.is_some())
+        self.roles.get(name).copied()
     }
 }

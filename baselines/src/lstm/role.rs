@@ -1,5 +1,10 @@
-//! What each LSTM variable does, by its name, so that the harness can count (and, if
-//! asked, freeze) parameters per group.
+//! What each LSTM variable does, recorded where the variable is created, so that the
+//! harness can count (and, if asked, freeze) parameters per group without re-reading names.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+use tch::nn;
 
 /// The kind of an LSTM parameter; the harness maps each onto one of its parameter groups.
 ///
@@ -24,79 +29,20 @@ pub struct LstmParamRole {
     pub layer: Option<usize>,
 }
 
-/// Path segment of the position table.
-pub(crate) const POSITIONS: &str = "position_embeddings";
-/// Path segment of the stacked layers.
-pub(crate) const LAYERS: &str = "layers";
+/// The roles of the variables created so far, by full variable name.
+#[derive(Debug, Default)]
+pub(crate) struct RoleLog(RefCell<BTreeMap<String, LstmParamRole>>);
 
-/// The role of variable `name` (relative to the model's root) in a stack of `num_layers`
-/// layers, with or without a position table; `None` for a name the model does not own.
-pub(crate) fn classify(name: &str, num_layers: usize, positions: bool) -> Option<LstmParamRole> {
-    if positions && name == format!("{POSITIONS}.weight") {
-        return Some(LstmParamRole {
-            kind: LstmParamKind::Positions,
-            layer: None,
-        });
-    }
-    let rest = name.strip_prefix(LAYERS)?.strip_prefix('.')?;
-    let (index, rest) = rest.split_once('.')?;
-    let layer: usize = index.parse().ok().filter(|&i| i < num_layers)?;
-    let (member, tensor) = rest.split_once('.')?;
-    if tensor != "weight" && tensor != "bias" {
-        return None;
-    }
-    let kind = match member {
-        "i2h" | "h2h" => LstmParamKind::Recurrent,
-        "ln_i2h" | "ln_h2h" | "ln_cell" => LstmParamKind::LayerNorm,
-        _ => return None,
-    };
-    Some(LstmParamRole {
-        kind,
-        layer: Some(layer),
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn classifies_by_name() {
-        let role = |name| classify(name, 3, true);
-        let at = |kind, layer| {
-            Some(LstmParamRole {
-                kind,
-                layer: Some(layer),
-            })
-        };
-        assert_eq!(
-            role("position_embeddings.weight"),
-            Some(LstmParamRole {
-                kind: LstmParamKind::Positions,
-                layer: None
-            })
-        );
-        assert_eq!(role("layers.0.i2h.weight"), at(LstmParamKind::Recurrent, 0));
-        assert_eq!(role("layers.2.h2h.bias"), at(LstmParamKind::Recurrent, 2));
-        assert_eq!(
-            role("layers.1.ln_cell.weight"),
-            at(LstmParamKind::LayerNorm, 1)
-        );
-        assert_eq!(
-            role("layers.1.ln_h2h.bias"),
-            at(LstmParamKind::LayerNorm, 1)
-        );
-        for foreign in [
-            "layers.3.i2h.weight",
-            "layers.x.i2h.weight",
-            "layers.0.attn.weight",
-            "layers.0.i2h.scale",
-            "layers0.i2h.weight",
-            "input.weight",
-            "position_embeddings.bias",
-        ] {
-            assert_eq!(role(foreign), None, "{foreign}");
+impl RoleLog {
+    /// Records that the variables `names` just created under `path` play `role`.
+    pub(crate) fn record(&self, path: &nn::Path, names: &[&str], role: LstmParamRole) {
+        let mut roles = self.0.borrow_mut();
+        for name in names {
+            roles.insert(path.path(name), role);
         }
-        assert_eq!(classify("position_embeddings.weight", 3, false), None);
+    }
+
+    pub(crate) fn into_map(self) -> BTreeMap<String, LstmParamRole> {
+        self.0.into_inner()
     }
 }

@@ -15,3 +15,14 @@ pub mod zoo;
 pub const TCH_VERSION: &str = "0.24.0";
 /// The libtorch release found at build time (from its version file).
 pub const TORCH_VERSION: &str = env!("FPT_TORCH_VERSION");
+
+/// Whether `err`, one link of an error chain, is one of this crate's errors that blames what
+/// the user asked for (an unknown model, a sequence longer than its positions, bad inputs
+/// to inspect), or a spec error underneath: the binary exits 2 for those.
+pub fn is_bad_input(err: &(dyn std::error::Error + 'static)) -> bool {
+    spec::is_bad_input(err)
+        || err
+            .downcast_ref::<model::ModelError>()
+            .is_some_and(model::ModelError::is_bad_input)
+        || err.is::<inspect::InspectError>()
+}

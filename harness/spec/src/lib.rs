@@ -25,3 +25,15 @@ pub mod suite;
 pub mod task;
 
 pub use run::{DeviceSpec, RunSpec};
+
+/// Whether `err`, one link of an error chain, is one of this crate's errors that blames what
+/// the user asked for (a bad spec, task, table or run folder): the binary exits 2 for those.
+/// The one place that knows this crate's error types.
+pub fn is_bad_input(err: &(dyn std::error::Error + 'static)) -> bool {
+    err.downcast_ref::<run_dir::RunDirError>()
+        .is_some_and(run_dir::RunDirError::is_bad_input)
+        || err.is::<run::SpecError>()
+        || err.is::<task::TaskSpecError>()
+        || err.is::<architecture::ArchitectureError>()
+        || err.is::<experiment::ExperimentError>()
+}

@@ -30,6 +30,17 @@ pub enum AttentionError {
     RunDir(#[from] RunDirError),
 }
 
+impl AttentionError {
+    /// Its own cases blame the request; a training or run-folder error underneath decides.
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            AttentionError::Train(e) => e.is_bad_input(),
+            AttentionError::RunDir(e) => e.is_bad_input(),
+            _ => true,
+        }
+    }
+}
+
 /// Computes the maps of run `dir` on evaluation example `example` and writes them to
 /// `dir/attention.json`.
 pub fn dump(

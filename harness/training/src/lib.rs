@@ -13,6 +13,27 @@ pub mod slurm;
 pub mod task;
 pub mod train;
 
+/// Whether `err`, one link of an error chain, is one of this crate's errors (or a models or
+/// spec error) that blames what the user asked for: the binary exits 2 for those.
+pub fn is_bad_input(err: &(dyn std::error::Error + 'static)) -> bool {
+    models::is_bad_input(err)
+        || err
+            .downcast_ref::<train::TrainError>()
+            .is_some_and(train::TrainError::is_bad_input)
+        || err
+            .downcast_ref::<task::TaskError>()
+            .is_some_and(task::TaskError::is_bad_input)
+        || err
+            .downcast_ref::<slurm::SlurmError>()
+            .is_some_and(slurm::SlurmError::is_bad_input)
+        || err
+            .downcast_ref::<executor::ExecutorError>()
+            .is_some_and(executor::ExecutorError::is_bad_input)
+        || err
+            .downcast_ref::<attention::AttentionError>()
+            .is_some_and(attention::AttentionError::is_bad_input)
+}
+
 /// The versions a run records: this build of fpt, tch and the libtorch it links.
 pub fn versions() -> spec::schema::Versions {
     spec::schema::Versions {

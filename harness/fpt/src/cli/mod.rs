@@ -17,11 +17,11 @@ use ::models::model::fpt_home;
 use spec::freeze::FreezePolicy;
 use spec::model::{InitKind, ModelSource};
 use spec::run::{DeviceSpec, RunSpec};
-use spec::run_dir::{RunDir, RunDirError};
+use spec::run_dir::RunDir;
 use spec::settings::Settings;
 use spec::task::TaskSpec;
 use training::task::DataContext;
-use training::train::{self, TrainError};
+use training::train;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -191,29 +191,11 @@ fn usage(msg: impl Into<String>) -> anyhow::Error {
     UsageError(msg.into()).into()
 }
 
+/// Exit code 2 when any link of the chain blames the request; each library crate knows
+/// its own errors ([`training::is_bad_input`] asks the crates below it).
 fn is_bad_input(err: &anyhow::Error) -> bool {
-    err.chain().any(|e| {
-        e.is::<UsageError>()
-            || e.downcast_ref::<TrainError>()
-                .is_some_and(TrainError::is_bad_input)
-            || e.downcast_ref::<RunDirError>()
-                .is_some_and(RunDirError::is_bad_input)
-            || e.downcast_ref::<training::task::TaskError>()
-                .is_some_and(training::task::TaskError::is_bad_input)
-            || e.is::<spec::run::SpecError>()
-            || e.is::<spec::task::TaskSpecError>()
-            || e.downcast_ref::<::models::model::ModelError>()
-                .is_some_and(::models::model::ModelError::is_bad_input)
-            || e.is::<spec::architecture::ArchitectureError>()
-            || e.is::<::models::inspect::InspectError>()
-            || e.is::<spec::experiment::ExperimentError>()
-            || e.downcast_ref::<training::slurm::SlurmError>()
-                .is_some_and(training::slurm::SlurmError::is_bad_input)
-            || e.downcast_ref::<training::executor::ExecutorError>()
-                .is_some_and(training::executor::ExecutorError::is_bad_input)
-            || e.downcast_ref::<training::attention::AttentionError>()
-                .is_some_and(|e| !matches!(e, training::attention::AttentionError::Train(_)))
-    })
+    err.chain()
+        .any(|e| e.is::<UsageError>() || training::is_bad_input(e))
 }
 
 pub fn main() -> ExitCode {
