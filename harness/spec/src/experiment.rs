@@ -147,6 +147,51 @@ pub fn select(
 }
 
 impl CellGroup {
+    /// Every cell it selects names a task, and its init, metric and learning rates are valid.
+    fn check(&self, paper: &PaperTable) -> Result<(), String> {
+        for (row, column) in select(paper, &self.rows, &self.columns) {
+            if self.task_of((&row, &column)).is_none() {
+                return Err(format!(
+                    "cell ({row}, {column}) names no task; add task = \"...\" (tasks: {})",
+                    TASK_NAMES.join(", ")
+                ));
+            }
+        }
+        if let Some(task) = &self.task {
+            if !TASK_NAMES.contains(&task.as_str()) {
+                return Err(format!("unknown task '{task}'"));
+            }
+        }
+        match &self.init {
+            InitSpec::Named(name)
+                if !["pretrained", "random", "stats"].contains(&name.as_str()) =>
+            {
+                return Err(format!(
+                    "init '{name}': use pretrained, random, stats or {{ pretrained_on = \"TASK\" }}"
+                ))
+            }
+            InitSpec::PretrainedOn(PretrainedOn {
+                pretrained_on: task,
+            }) if !TASK_NAMES.contains(&task.as_str()) => {
+                return Err(format!("init pretrained_on: unknown task '{task}'"))
+            }
+            _ => {}
+        }
+        if let Metric::StepsToTarget { target } = self.metric {
+            if !(target > 0.0 && target <= 1.0) {
+                return Err(format!(
+                    "steps-to-target: target {target} must lie in (0, 1]"
+                ));
+            }
+        }
+        if self.lr.as_ref().is_some_and(|lrs| {
+            lrs.is_empty() || lrs.iter().any(|lr| !(lr.is_finite() && *lr > 0.0))
+        }) {
+            return Err("lr must list positive learning rates".into());
+        }
+        Ok(())
+    }
+
     /// The task of cell (row, column).
     pub fn task_of(&self, (row, column): (&str, &str)) -> Option<String> {
         if let Some(task) = &self.task {
@@ -163,72 +208,16 @@ impl TableSpec {
     /// Checks every row and column named exists in the paper's table, every cell has a
     /// task, and inits and metrics make sense.
     fn check(&self, paper: &PaperTable) -> Result<(), String> {
-        let known_rows: Vec<&str> = paper.rows.iter().map(|r| r.id.as_str()).collect();
-        let check_names = |rows: &Option<Vec<String>>, columns: &Option<Vec<String>>| {
-            for r in rows.iter().flatten() {
-                if !known_rows.contains(&r.as_str()) {
-                    return Err(format!(
-                        "row '{r}' is not in the paper's table (rows: {})",
-                        known_rows.join(", ")
-                    ));
-                }
-            }
-            for c in columns.iter().flatten() {
-                if !paper.columns.contains(c) {
-                    return Err(format!(
-                        "column '{c}' is not in the paper's table (columns: {})",
-                        paper.columns.join(", ")
-                    ));
-                }
-            }
-            Ok(())
-        };
         for (rows, columns) in self.selections() {
-            check_names(rows, columns)?;
+            check_selection(paper, rows, columns)?;
         }
         for g in &self.cells {
-            for (row, column) in select(paper, &g.rows, &g.columns) {
-                if g.task_of((&row, &column)).is_none() {
-                    return Err(format!(
-                        "cell ({row}, {column}) names no task; add task = \"...\" (tasks: {})",
-                        TASK_NAMES.join(", ")
-                    ));
-                }
-            }
-            if let Some(task) = &g.task {
-                if !TASK_NAMES.contains(&task.as_str()) {
-                    return Err(format!("unknown task '{task}'"));
-                }
-            }
-            match &g.init {
-                InitSpec::Named(name) if !["pretrained", "random", "stats"].contains(&name.as_str()) => {
-                    return Err(format!(
-                        "init '{name}': use pretrained, random, stats or {{ pretrained_on = \"TASK\" }}"
-                    ))
-                }
-                InitSpec::PretrainedOn(PretrainedOn { pretrained_on: task })
-                    if !TASK_NAMES.contains(&task.as_str()) =>
-                {
-                    return Err(format!("init pretrained_on: unknown task '{task}'"))
-                }
-                _ => {}
-            }
-            if let Metric::StepsToTarget { target } = g.metric {
-                if !(target > 0.0 && target <= 1.0) {
-                    return Err(format!(
-                        "steps-to-target: target {target} must lie in (0, 1]"
-                    ));
-                }
-            }
-            if g.lr.as_ref().is_some_and(|lrs| {
-                lrs.is_empty() || lrs.iter().any(|lr| !(lr.is_finite() && *lr > 0.0))
-            }) {
-                return Err("lr must list positive learning rates".into());
-            }
+            g.check(paper)?;
         }
         for g in &self.derived {
             for p in [&g.numerator, &g.denominator] {
-                check_names(
+                check_selection(
+                    paper,
                     &p.row.clone().map(|r| vec![r]),
                     &p.column.clone().map(|c| vec![c]),
                 )?;
@@ -333,4 +322,29 @@ pub fn load_tables(
         specs.insert(spec.table.clone(), spec);
     }
     Ok(specs)
+}
+/// Every row and column named is one of the paper table's.
+fn check_selection(
+    paper: &PaperTable,
+    rows: &Option<Vec<String>>,
+    columns: &Option<Vec<String>>,
+) -> Result<(), String> {
+    let known_rows: Vec<&str> = paper.rows.iter().map(|r| r.id.as_str()).collect();
+    for r in rows.iter().flatten() {
+        if !known_rows.contains(&r.as_str()) {
+            return Err(format!(
+                "row '{r}' is not in the paper's table (rows: {})",
+                known_rows.join(", ")
+            ));
+        }
+    }
+    for c in columns.iter().flatten() {
+        if !paper.columns.contains(c) {
+            return Err(format!(
+                "column '{c}' is not in the paper's table (columns: {})",
+                paper.columns.join(", ")
+            ));
+        }
+    }
+    Ok(())
 }

@@ -113,44 +113,60 @@ impl ProfileSpec {
             }
         }
         for (name, settings) in &self.tasks {
-            let task = settings.task.ok_or_else(|| {
-                format!("[tasks.{name}] needs task = {{ name = \"{name}\", ... }}")
-            })?;
-            if task.name() != name {
-                return Err(format!("[tasks.{name}] holds a {} task", task.name()));
-            }
-            task.check().map_err(|e| format!("[tasks.{name}]: {e}"))?;
-            let lrs = settings.over(&self.defaults).lr.unwrap_or_default();
-            if lrs.is_empty() || lrs.iter().any(|lr| !(lr.is_finite() && *lr > 0.0)) {
-                return Err(format!(
-                    "[tasks.{name}]: lr must list positive learning rates"
-                ));
-            }
+            check_task_settings(name, settings, &self.defaults)?;
         }
         for include in &self.include {
-            if !tables.contains_key(&include.table) {
-                return Err(format!(
-                    "include: no spec for table '{}' in experiments/tables/",
-                    include.table
-                ));
-            }
-            let table = paper
-                .iter()
-                .find(|t| t.id == include.table)
-                .expect("table specs are checked against the paper");
-            for r in include.rows.iter().flatten() {
-                if !table.rows.iter().any(|row| &row.id == r) {
-                    return Err(format!("include: table {} has no row '{r}'", table.id));
-                }
-            }
-            for c in include.columns.iter().flatten() {
-                if !table.columns.contains(c) {
-                    return Err(format!("include: table {} has no column '{c}'", table.id));
-                }
-            }
+            check_include(include, tables, paper)?;
         }
         Ok(())
     }
+}
+
+/// `[tasks.NAME]` holds a valid task of that name and positive learning rates.
+fn check_task_settings(name: &str, settings: &Settings, defaults: &Settings) -> Result<(), String> {
+    let task = settings
+        .task
+        .ok_or_else(|| format!("[tasks.{name}] needs task = {{ name = \"{name}\", ... }}"))?;
+    if task.name() != name {
+        return Err(format!("[tasks.{name}] holds a {} task", task.name()));
+    }
+    task.check().map_err(|e| format!("[tasks.{name}]: {e}"))?;
+    let lrs = settings.over(defaults).lr.unwrap_or_default();
+    if lrs.is_empty() || lrs.iter().any(|lr| !(lr.is_finite() && *lr > 0.0)) {
+        return Err(format!(
+            "[tasks.{name}]: lr must list positive learning rates"
+        ));
+    }
+    Ok(())
+}
+
+/// An include names a table with a spec, and rows and columns that table has.
+fn check_include(
+    include: &Include,
+    tables: &BTreeMap<String, TableSpec>,
+    paper: &[PaperTable],
+) -> Result<(), String> {
+    if !tables.contains_key(&include.table) {
+        return Err(format!(
+            "include: no spec for table '{}' in experiments/tables/",
+            include.table
+        ));
+    }
+    let table = paper
+        .iter()
+        .find(|t| t.id == include.table)
+        .expect("table specs are checked against the paper");
+    for r in include.rows.iter().flatten() {
+        if !table.rows.iter().any(|row| &row.id == r) {
+            return Err(format!("include: table {} has no row '{r}'", table.id));
+        }
+    }
+    for c in include.columns.iter().flatten() {
+        if !table.columns.contains(c) {
+            return Err(format!("include: table {} has no column '{c}'", table.id));
+        }
+    }
+    Ok(())
 }
 
 /// The profiles in `<folder>/profiles/`, by name.

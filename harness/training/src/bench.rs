@@ -370,15 +370,16 @@ fn median(mut xs: Vec<f64>) -> f64 {
     }
 }
 
-/// Builds the rig and times whole steps, then (when asked) the phases of a step.
-pub fn bench_step(bench: &StepBench) -> Result<StepReport, BenchError> {
-    if bench.steps == 0 {
-        return Err(BenchError::NoSteps);
-    }
-    let spec = &bench.spec;
-    let mut rig = StepRig::new(spec, bench.offline)?;
-    let (warmup, runs) = (bench.warmup, bench.steps);
-    // Phases are timed inside the same steps, so their sum is the step.
+/// Every timed step's seconds, and the medians of its two phases.
+struct StepTimes {
+    steps: Vec<f64>,
+    gradients: f64,
+    optimizer: f64,
+}
+
+/// Times `runs` whole steps after `warmup` untimed ones; the phases are timed inside the same
+/// steps, so their sum is the step.
+fn time_steps(rig: &mut StepRig, warmup: usize, runs: usize) -> StepTimes {
     let mut gradients = Vec::with_capacity(runs);
     let mut optimizer = Vec::with_capacity(runs);
     let steps = rig.time(warmup, runs, |rig| {
@@ -393,17 +394,40 @@ pub fn bench_step(bench: &StepBench) -> Result<StepReport, BenchError> {
     });
     // The warm-up calls pushed too: keep the timed runs only.
     let timed = |mut xs: Vec<f64>| xs.split_off(warmup);
-    let (gradients, optimizer) = (median(timed(gradients)), median(timed(optimizer)));
-    let phases = bench.phases.then(|| {
-        let forward_train = median(rig.time(1, runs, |rig| rig.forward_with_graph()));
-        Phases {
-            forward_s: median(rig.time(1, runs, |rig| {
-                let _ = rig.forward_eval();
-            })),
-            forward_train_s: forward_train,
-            backward_s: gradients - forward_train,
-        }
-    });
+    StepTimes {
+        steps,
+        gradients: median(timed(gradients)),
+        optimizer: median(timed(optimizer)),
+    }
+}
+
+/// The forward pass alone (eval and with the graph kept); backward is the rest of the
+/// `gradients` phase.
+fn time_phases(rig: &mut StepRig, runs: usize, gradients: f64) -> Phases {
+    let forward_train = median(rig.time(1, runs, |rig| rig.forward_with_graph()));
+    Phases {
+        forward_s: median(rig.time(1, runs, |rig| {
+            let _ = rig.forward_eval();
+        })),
+        forward_train_s: forward_train,
+        backward_s: gradients - forward_train,
+    }
+}
+
+/// Builds the rig and times whole steps, then (when asked) the phases of a step.
+pub fn bench_step(bench: &StepBench) -> Result<StepReport, BenchError> {
+    if bench.steps == 0 {
+        return Err(BenchError::NoSteps);
+    }
+    let spec = &bench.spec;
+    let mut rig = StepRig::new(spec, bench.offline)?;
+    let (warmup, runs) = (bench.warmup, bench.steps);
+    let StepTimes {
+        steps,
+        gradients,
+        optimizer,
+    } = time_steps(&mut rig, warmup, runs);
+    let phases = bench.phases.then(|| time_phases(&mut rig, runs, gradients));
     let min_step_s = steps.iter().copied().fold(f64::INFINITY, f64::min);
     let median_step_s = median(steps);
     let shape = spec.task.shape().map_err(|e| TrainError::Task(e.into()))?;

@@ -527,6 +527,28 @@ impl<'a> Session<'a> {
         Ok(record)
     }
 
+    /// Step `step`'s gradients over its batch, clipped, with the sums that step logs (still
+    /// on the device: nothing is read back here).
+    fn gradients(&mut self, step: u64) -> StepSums {
+        let spec = self.spec;
+        let micro = spec.micro_batch_size.min(spec.batch_size) as i64;
+        tch::manual_seed(step_seed(spec.seed, step));
+        self.adam.zero_grad();
+        let batch = self
+            .inputs
+            .batch(spec.seed, step, spec.batch_size, spec.device.tch());
+        let (loss, correct) = accumulate_gradients(&batch, micro, |x| {
+            self.inputs.logits(self.model, x, self.dropout)
+        });
+        StepSums {
+            step,
+            loss,
+            correct,
+            grad_norm: self.adam.clip_grad_norm(spec.clip_grad_norm),
+            predictions: batch.targets.numel() as f64,
+        }
+    }
+
     /// Steps until the spec's last, evaluating and checkpointing on schedule; returns the
     /// step whose loss or gradient was not finite, if one was (the run stops there).
     fn run_steps(
@@ -535,27 +557,11 @@ impl<'a> Session<'a> {
         bar: &ProgressBar,
     ) -> Result<Option<u64>, TrainError> {
         let spec = self.spec;
-        let device = spec.device.tch();
-        let micro = spec.micro_batch_size.min(spec.batch_size) as i64;
         let log_every = spec.log_every();
         let mut unread: Vec<StepSums> = Vec::new();
         while state.step < spec.steps {
             let step_started = Instant::now();
-            tch::manual_seed(step_seed(spec.seed, state.step));
-            self.adam.zero_grad();
-            let batch = self
-                .inputs
-                .batch(spec.seed, state.step, spec.batch_size, device);
-            let (loss, correct) = accumulate_gradients(&batch, micro, |x| {
-                self.inputs.logits(self.model, x, self.dropout)
-            });
-            unread.push(StepSums {
-                step: state.step,
-                loss,
-                correct,
-                grad_norm: self.adam.clip_grad_norm(spec.clip_grad_norm),
-                predictions: batch.targets.numel() as f64,
-            });
+            unread.push(self.gradients(state.step));
             let done = state.step + 1;
             let eval_due = done.is_multiple_of(spec.eval_every) || done == spec.steps;
             let checkpoint_due = done.is_multiple_of(spec.checkpoint_every) || done == spec.steps;
@@ -670,6 +676,18 @@ struct Outcome {
     steps: u64,
 }
 
+/// The evaluation with the highest test accuracy, the earliest on a tie.
+fn best_evaluation(metrics: &[EvalRecord]) -> &EvalRecord {
+    metrics
+        .iter()
+        .max_by(|a, b| {
+            a.test_accuracy
+                .total_cmp(&b.test_accuracy)
+                .then(b.step.cmp(&a.step))
+        })
+        .expect("a run always evaluates at step 0")
+}
+
 fn summarise(
     spec: &RunSpec,
     dir: &RunDir,
@@ -687,14 +705,7 @@ fn summarise(
     } = outcome;
     let metrics = dir.read_metrics()?;
     let last = metrics.last().expect("a run always evaluates at step 0");
-    let best = metrics
-        .iter()
-        .max_by(|a, b| {
-            a.test_accuracy
-                .total_cmp(&b.test_accuracy)
-                .then(b.step.cmp(&a.step))
-        })
-        .expect("non-empty");
+    let best = best_evaluation(&metrics);
     let train_accuracy = metrics.iter().rev().find_map(|r| r.train_accuracy);
     let counts = model.counts();
     Ok(RunResult {

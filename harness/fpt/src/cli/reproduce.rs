@@ -73,27 +73,8 @@ enum ExecutorKind {
 }
 
 pub fn run(args: ReproduceArgs, threads: Option<i32>) -> Result<()> {
-    let paper = spec::reference::tables().context("the paper's reference numbers")?;
-    let folder = experiment::folder(args.experiments.as_deref())?;
-    // Absolute: task-pretrained inits name their source run by path, which must mean the
-    // same run from any working folder (Slurm tasks, `fpt inspect`).
-    let runs_dir = std::path::absolute(
-        args.out
-            .clone()
-            .unwrap_or_else(|| Path::new("runs").join(&args.profile)),
-    )
-    .context("cannot resolve the output folder")?;
-    let suite = suite::load(
-        &folder,
-        &paper,
-        &SuiteOptions {
-            profile: args.profile.clone(),
-            seeds: args.seeds,
-            tables: args.tables.clone(),
-            device: args.device,
-            runs_dir: runs_dir.clone(),
-        },
-    )?;
+    let runs_dir = runs_folder(&args)?;
+    let suite = load_suite(&args, &runs_dir)?;
     if args.dry_run {
         return match print_plan(&suite, &mut std::io::stdout().lock()) {
             // `fpt reproduce --dry-run | head` is fine.
@@ -111,16 +92,16 @@ pub fn run(args: ReproduceArgs, threads: Option<i32>) -> Result<()> {
     if jobs == 0 {
         return Err(usage("--jobs must be at least 1"));
     }
-    std::fs::create_dir_all(&runs_dir)
-        .with_context(|| format!("cannot create {}", runs_dir.display()))?;
-    let pending = prepare(&suite, &runs_dir, args.resume)?;
-    let manifest = serde_json::to_vec_pretty(&suite.manifest(args.device))?;
-    run_dir::write_atomic(&runs_dir.join(run_dir::MANIFEST), &manifest)?;
     if args.executor == ExecutorKind::Local && args.slurm != SubmitOptions::default() {
         return Err(usage(
             "--partition, --gres, --time, --array-parallelism and --sbatch-arg need --executor slurm",
         ));
     }
+    std::fs::create_dir_all(&runs_dir)
+        .with_context(|| format!("cannot create {}", runs_dir.display()))?;
+    let pending = prepare(&suite, &runs_dir, args.resume)?;
+    let manifest = serde_json::to_vec_pretty(&suite.manifest(args.device))?;
+    run_dir::write_atomic(&runs_dir.join(run_dir::MANIFEST), &manifest)?;
     tracing::info!(
         "profile {}: {} runs ({} to train) into {}",
         suite.profile.name,
@@ -128,8 +109,54 @@ pub fn run(args: ReproduceArgs, threads: Option<i32>) -> Result<()> {
         pending.len(),
         runs_dir.display()
     );
+    let execution = executor(&args, threads, jobs)?.execute(&suite, &runs_dir, &pending)?;
+    let failed = match execution {
+        Execution::Finished { failed } => failed,
+        queued => {
+            explain_queued(&queued, &suite, &runs_dir, pending.len());
+            return Ok(());
+        }
+    };
+    dump_attention(&suite, &runs_dir, args.offline);
+    super::report::write(&runs_dir, &report_dir)?;
+    if !failed.is_empty() {
+        anyhow::bail!(
+            "{} run(s) failed: {}; see train.log in each, then rerun with --resume",
+            failed.len(),
+            failed.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// `--out`, or `runs/<profile>`, made absolute: task-pretrained inits name their source run
+/// by path, which must mean the same run from any working folder (Slurm tasks, `fpt inspect`).
+fn runs_folder(args: &ReproduceArgs) -> Result<PathBuf> {
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("runs").join(&args.profile));
+    std::path::absolute(out).context("cannot resolve the output folder")
+}
+
+/// The profile's runs for the selected tables and seeds.
+fn load_suite(args: &ReproduceArgs, runs_dir: &Path) -> Result<Suite> {
+    let paper = spec::reference::tables().context("the paper's reference numbers")?;
+    let folder = experiment::folder(args.experiments.as_deref())?;
+    let options = SuiteOptions {
+        profile: args.profile.clone(),
+        seeds: args.seeds,
+        tables: args.tables.clone(),
+        device: args.device,
+        runs_dir: runs_dir.to_path_buf(),
+    };
+    Ok(suite::load(&folder, &paper, &options)?)
+}
+
+/// The executor `--executor` names, with `jobs` parallel runs locally.
+fn executor(args: &ReproduceArgs, threads: Option<i32>, jobs: usize) -> Result<Box<dyn Executor>> {
     let fpt = std::env::current_exe().context("cannot find the fpt binary")?;
-    let executor: Box<dyn Executor> = match args.executor {
+    Ok(match args.executor {
         ExecutorKind::Local => Box::new(Local {
             fpt,
             jobs,
@@ -147,40 +174,27 @@ pub fn run(args: ReproduceArgs, threads: Option<i32>) -> Result<()> {
                 ..args.slurm.clone()
             },
         }),
-    };
-    let failed = match executor.execute(&suite, &runs_dir, &pending)? {
-        Execution::Finished { failed } => failed,
-        Execution::Submitted { job_id, runs } => {
-            println!(
-                "Slurm job {job_id} runs {runs} of the {} runs (array tasks 0-{}).
-Follow it with `fpt status --runs {dir}`; when all are done, `fpt report --runs {dir}` (the report goes to {dir}/report). After a failure, preemption or time-out, rerun this command with --resume: it resubmits only unfinished runs.",
-                suite.runs.len(),
-                runs - 1,
-                dir = runs_dir.display(),
-            );
-            return Ok(());
-        }
-        Execution::AlreadyQueued => {
-            println!(
-                "nothing to submit: {} of {} runs are finished and the rest are queued or running; `fpt status --runs {}` shows them",
-                suite.runs.len() - pending.len(),
-                suite.runs.len(),
-                runs_dir.display()
-            );
-            return Ok(());
-        }
-    };
+    })
+}
 
-    dump_attention(&suite, &runs_dir, args.offline);
-    super::report::write(&runs_dir, &report_dir)?;
-    if !failed.is_empty() {
-        anyhow::bail!(
-            "{} run(s) failed: {}; see train.log in each, then rerun with --resume",
-            failed.len(),
-            failed.join(", ")
-        );
+/// What to do next when the runs went to Slurm instead of finishing here.
+fn explain_queued(execution: &Execution, suite: &Suite, runs_dir: &Path, pending: usize) {
+    match execution {
+        Execution::Submitted { job_id, runs } => println!(
+            "Slurm job {job_id} runs {runs} of the {} runs (array tasks 0-{}).
+Follow it with `fpt status --runs {dir}`; when all are done, `fpt report --runs {dir}` (the report goes to {dir}/report). After a failure, preemption or time-out, rerun this command with --resume: it resubmits only unfinished runs.",
+            suite.runs.len(),
+            runs - 1,
+            dir = runs_dir.display(),
+        ),
+        Execution::AlreadyQueued => println!(
+            "nothing to submit: {} of {} runs are finished and the rest are queued or running; `fpt status --runs {}` shows them",
+            suite.runs.len() - pending,
+            suite.runs.len(),
+            runs_dir.display()
+        ),
+        Execution::Finished { .. } => {}
     }
-    Ok(())
 }
 
 fn print_plan(suite: &Suite, out: &mut impl Write) -> std::io::Result<()> {

@@ -15,29 +15,8 @@ pub(super) fn load(
     data: &DataContext,
     splits: Splits,
 ) -> Result<LabelledTask, TaskError> {
-    let task = "listops";
-    let split = splits.eval;
-    let splits_wanted = splits;
-    let (train, eval, validation, name) = match source {
-        ListOpsData::Lra => {
-            let (_, extracted) = data.fetch(task, "lra-release")?;
-            let dir = extracted.join("lra_release").join("listops-1000");
-            let read = |file: &str| listops::read_tsv(&dir.join(file)).map_err(bad_file(task));
-            let eval_file = match split {
-                EvalSplit::Test => "basic_test.tsv",
-                EvalSplit::Validation => "basic_val.tsv",
-            };
-            let validation = match splits.validation {
-                true => Some(read("basic_val.tsv")?),
-                false => None,
-            };
-            (
-                read("basic_train.tsv")?,
-                read(eval_file)?,
-                validation,
-                format!("LRA ListOps {eval_file}"),
-            )
-        }
+    let examples = match source {
+        ListOpsData::Lra => lra_examples(data, splits)?,
         ListOpsData::Generated {
             seed,
             train,
@@ -56,30 +35,73 @@ pub(super) fn load(
                 max_length: trees.map_or(lra.max_length, |t| t.max_length),
                 ..lra
             };
-            let generated = listops::generate(&config).map_err(|e| TaskError::Settings {
-                task,
-                reason: e.to_string(),
-            })?;
-            let validation = splits_wanted.validation.then(|| generated.val.clone());
-            let (eval, which) = match split {
-                EvalSplit::Test => (generated.test, "test"),
-                EvalSplit::Validation => (generated.val, "val"),
-            };
-            (
-                generated.train,
-                eval,
-                validation,
-                format!("generated ListOps {which} split (seed {seed})"),
-            )
+            generated_examples(&config, splits)?
         }
     };
     let tokenizer = tokens.tokenizer();
     listops_task(
-        task,
+        TASK,
         (tokenizer, max_tokens.unwrap_or(tokenizer.max_len())),
-        (&train, &eval, validation.as_deref()),
-        name,
+        (
+            &examples.train,
+            &examples.eval,
+            examples.validation.as_deref(),
+        ),
+        examples.name,
     )
+}
+
+const TASK: &str = "listops";
+
+/// The expressions a run trains and evaluates on, and the evaluated split's name.
+struct ListOpsExamples {
+    train: Vec<Example>,
+    eval: Vec<Example>,
+    validation: Option<Vec<Example>>,
+    name: String,
+}
+
+/// LRA's release: `basic_{train,val,test}.tsv` of `listops-1000`.
+fn lra_examples(data: &DataContext, splits: Splits) -> Result<ListOpsExamples, TaskError> {
+    let (_, extracted) = data.fetch(TASK, "lra-release")?;
+    let dir = extracted.join("lra_release").join("listops-1000");
+    let read = |file: &str| listops::read_tsv(&dir.join(file)).map_err(bad_file(TASK));
+    let eval_file = match splits.eval {
+        EvalSplit::Test => "basic_test.tsv",
+        EvalSplit::Validation => "basic_val.tsv",
+    };
+    let validation = match splits.validation {
+        true => Some(read("basic_val.tsv")?),
+        false => None,
+    };
+    Ok(ListOpsExamples {
+        train: read("basic_train.tsv")?,
+        eval: read(eval_file)?,
+        validation,
+        name: format!("LRA ListOps {eval_file}"),
+    })
+}
+
+/// Trees drawn by LRA's algorithm under `config`.
+fn generated_examples(
+    config: &GeneratorConfig,
+    splits: Splits,
+) -> Result<ListOpsExamples, TaskError> {
+    let generated = listops::generate(config).map_err(|e| TaskError::Settings {
+        task: TASK,
+        reason: e.to_string(),
+    })?;
+    let validation = splits.validation.then(|| generated.val.clone());
+    let (eval, which) = match splits.eval {
+        EvalSplit::Test => (generated.test, "test"),
+        EvalSplit::Validation => (generated.val, "val"),
+    };
+    Ok(ListOpsExamples {
+        train: generated.train,
+        eval,
+        validation,
+        name: format!("generated ListOps {which} split (seed {})", config.seed),
+    })
 }
 
 /// ListOps as token ids, each sequence cut or padded to `max_tokens`.

@@ -103,39 +103,9 @@ fn images(
     precompute: bool,
 ) -> Result<LabelledTask, TaskError> {
     for set in [&train, &test] {
-        if (set.channels, set.height, set.width) != layout.image_shape() || set.count == 0 {
-            return Err(TaskError::Settings {
-                task,
-                reason: format!(
-                    "expected a non-empty set of {:?} images, got {} of {:?}",
-                    layout.image_shape(),
-                    set.count,
-                    (set.channels, set.height, set.width)
-                ),
-            });
-        }
+        check_images(task, layout, set)?;
     }
-    let shape = image_shape(layout);
-    let examples = |set: ImageSet, augment: Option<Augmentation>| {
-        if precompute && augment.is_none() {
-            let all: Vec<usize> = (0..set.count).collect();
-            let batch = Batch::from_features(
-                layout
-                    .batch(&set, &all, <[u8]>::to_vec)
-                    .expect("shape checked above"),
-            );
-            Examples::Tensors {
-                inputs: batch.inputs,
-                labels: batch.targets.reshape([-1]),
-            }
-        } else {
-            Examples::Images {
-                set,
-                layout,
-                augment,
-            }
-        }
-    };
+    let examples = |set, augment| image_examples(set, layout, augment, precompute);
     let (train, held_out) = match splits.wants_validation() {
         true => {
             let mask = held_out_mask(train.count);
@@ -157,7 +127,7 @@ fn images(
         (_, held_out) => (test, name.to_string(), held_out),
     };
     let labelled = LabelledTask::new(
-        shape,
+        image_shape(layout),
         examples(train, augment),
         examples(eval, None),
         eval_name,
@@ -166,4 +136,47 @@ fn images(
         Some(v) => labelled.with_validation(examples(v, None), held_out_name),
         None => labelled,
     })
+}
+
+/// A set the layout cannot patch (other image size, or empty) is a settings error.
+fn check_images(task: &'static str, layout: PatchLayout, set: &ImageSet) -> Result<(), TaskError> {
+    if (set.channels, set.height, set.width) == layout.image_shape() && set.count > 0 {
+        return Ok(());
+    }
+    Err(TaskError::Settings {
+        task,
+        reason: format!(
+            "expected a non-empty set of {:?} images, got {} of {:?}",
+            layout.image_shape(),
+            set.count,
+            (set.channels, set.height, set.width)
+        ),
+    })
+}
+
+/// The set's examples: patched once up front when `precompute` is set and nothing is
+/// augmented, otherwise patched per batch.
+fn image_examples(
+    set: ImageSet,
+    layout: PatchLayout,
+    augment: Option<Augmentation>,
+    precompute: bool,
+) -> Examples {
+    if !precompute || augment.is_some() {
+        return Examples::Images {
+            set,
+            layout,
+            augment,
+        };
+    }
+    let all: Vec<usize> = (0..set.count).collect();
+    let batch = Batch::from_features(
+        layout
+            .batch(&set, &all, <[u8]>::to_vec)
+            .expect("shape checked by check_images"),
+    );
+    Examples::Tensors {
+        inputs: batch.inputs,
+        labels: batch.targets.reshape([-1]),
+    }
 }
