@@ -121,51 +121,20 @@ pub fn extract_tar_gz(
     dest: &Path,
     members: &[String],
 ) -> Result<Vec<PathBuf>, ArchiveError> {
-    let read_err = |source| ArchiveError::Read {
-        archive: archive.to_path_buf(),
-        source,
-    };
-    let unsafe_member = |member: String, why| ArchiveError::Unsafe {
-        archive: archive.to_path_buf(),
-        member,
-        why,
-    };
     for requested in members {
-        safe_relative(Path::new(requested)).map_err(|why| unsafe_member(requested.clone(), why))?;
+        safe_relative(Path::new(requested)).map_err(unsafe_member(archive, requested))?;
     }
-    let file = File::open(archive).map_err(read_err)?;
+    let file = File::open(archive).map_err(read_error(archive))?;
     let mut tar = tar::Archive::new(GzDecoder::new(io::BufReader::new(file)));
     let mut written = Vec::new();
     let mut found = vec![false; members.len()];
-    for entry in tar.entries().map_err(read_err)? {
-        let mut entry = entry.map_err(read_err)?;
-        let raw = entry.path().map_err(read_err)?.into_owned();
-        let shown = raw.to_string_lossy().into_owned();
-        let Some(wanted) = wanted(members, &raw) else {
-            continue;
-        };
-        let name = safe_relative(&raw).map_err(|why| unsafe_member(shown.clone(), why))?;
-        let other = not_a_file(&entry, &name)
-            .map_err(read_err)?
-            .map_err(|why| unsafe_member(shown.clone(), why))?;
-        if let Some(kind) = other {
-            if wanted.is_some() {
-                return Err(ArchiveError::NotAFile {
-                    archive: archive.to_path_buf(),
-                    member: shown,
-                    kind,
-                });
+    for entry in tar.entries().map_err(read_error(archive))? {
+        let mut entry = entry.map_err(read_error(archive))?;
+        if let Some((target, wanted)) = extract_entry(archive, dest, members, &mut entry)? {
+            written.push(target);
+            if let Some(i) = wanted {
+                found[i] = true;
             }
-            if kind == LINK {
-                tracing::warn!(member = %shown, "skipping link inside archive (links are never created)");
-            }
-            continue;
-        }
-        let target = dest.join(&name);
-        write_atomically(&target, &mut entry)?;
-        written.push(target);
-        if let Some(i) = wanted {
-            found[i] = true;
         }
     }
     let missing: Vec<String> = members
@@ -181,6 +150,60 @@ pub fn extract_tar_gz(
         });
     }
     Ok(written)
+}
+
+fn read_error(archive: &Path) -> impl FnOnce(io::Error) -> ArchiveError + '_ {
+    move |source| ArchiveError::Read {
+        archive: archive.to_path_buf(),
+        source,
+    }
+}
+
+fn unsafe_member<'a>(
+    archive: &'a Path,
+    member: &'a str,
+) -> impl FnOnce(&'static str) -> ArchiveError + 'a {
+    move |why| ArchiveError::Unsafe {
+        archive: archive.to_path_buf(),
+        member: member.to_string(),
+        why,
+    }
+}
+
+/// Writes `entry` under `dest` when it is wanted and a regular file, returning where, and
+/// which requested member it is (see [`wanted`]); passes over the other kinds of entry
+/// (links, directories) when they were not asked for by name.
+fn extract_entry<R: Read>(
+    archive: &Path,
+    dest: &Path,
+    members: &[String],
+    entry: &mut tar::Entry<'_, R>,
+) -> Result<Option<(PathBuf, Option<usize>)>, ArchiveError> {
+    let raw = entry.path().map_err(read_error(archive))?.into_owned();
+    let shown = raw.to_string_lossy().into_owned();
+    let Some(wanted) = wanted(members, &raw) else {
+        return Ok(None);
+    };
+    let name = safe_relative(&raw).map_err(unsafe_member(archive, &shown))?;
+    let other = not_a_file(entry, &name)
+        .map_err(read_error(archive))?
+        .map_err(unsafe_member(archive, &shown))?;
+    if let Some(kind) = other {
+        if wanted.is_some() {
+            return Err(ArchiveError::NotAFile {
+                archive: archive.to_path_buf(),
+                member: shown,
+                kind,
+            });
+        }
+        if kind == LINK {
+            tracing::warn!(member = %shown, "skipping link inside archive (links are never created)");
+        }
+        return Ok(None);
+    }
+    let target = dest.join(&name);
+    write_atomically(&target, entry)?;
+    Ok(Some((target, wanted)))
 }
 
 /// Whether the archive entry at `raw` is extracted: `None` to pass it over, `Some(None)`
@@ -229,10 +252,7 @@ fn not_a_file<R: Read>(
 
 /// Decompress a single-file `.gz` archive to `target`.
 pub fn gunzip(archive: &Path, target: &Path) -> Result<(), ArchiveError> {
-    let file = File::open(archive).map_err(|source| ArchiveError::Read {
-        archive: archive.to_path_buf(),
-        source,
-    })?;
+    let file = File::open(archive).map_err(read_error(archive))?;
     let mut decoder = GzDecoder::new(io::BufReader::new(file));
     write_atomically(target, &mut decoder).map_err(|e| match e {
         // A decode failure surfaces as a write error from io::copy: report it as a bad archive.

@@ -110,6 +110,8 @@ fn header(out: &mut String, context: &ReportContext) {
     out.push_str("</dl>\n");
 }
 
+/// One table cell: every reported lr's value and model, then the paper's value, the verdict
+/// and the numbers of the cell's notes in the table's list `notes` (added when new).
 fn cell_html(cells: &[&CellRecord], notes: &mut Vec<String>) -> String {
     let Some(first) = cells.first() else {
         return "<td></td>".into();
@@ -125,58 +127,80 @@ fn cell_html(cells: &[&CellRecord], notes: &mut Vec<String>) -> String {
     }
     html.push('>');
     for c in cells {
-        if !c.ours_text.is_empty() {
-            let mut detail = Vec::new();
-            if c.ours.n > 0 {
-                detail.push(format!("n={}", c.ours.n));
-            }
-            if c.ours.diverged > 0 {
-                detail.push(format!("{}†", c.ours.diverged));
-            }
-            let _ = write!(
-                html,
-                "<div class=\"ours\">{}{} <span class=\"model\">{}</span></div>",
-                escape(&c.ours_text),
-                if c.ours.sampled { " ≈" } else { "" },
-                escape(&detail.join(", "))
-            );
-        }
-        let mut by = Vec::new();
-        if !c.ours.model.is_empty() {
-            by.push(c.ours.model.clone());
-        }
-        if let Some(lr) = c.ours.lr {
-            by.push(format!("lr {}", format::lr(lr)));
-        }
-        if !by.is_empty() {
-            let _ = write!(
-                html,
-                "<div class=\"model\">{}</div>",
-                escape(&by.join(" · "))
-            );
-        }
+        write_ours(&mut html, c);
+        write_model(&mut html, c);
     }
-    if let Some(paper) = &first.paper_text {
-        let delta = first
-            .delta
-            .map(|d| format!(" · Δ {d:+.1}"))
-            .unwrap_or_default();
-        let _ = write!(
-            html,
-            "<div class=\"paper\">paper {}{delta}</div>",
-            escape(paper)
-        );
-    }
+    write_paper(&mut html, first);
     let _ = write!(html, "<div class=\"verdict\">{}", first.verdict.name());
     for n in note {
-        if !notes.iter().any(|x| x == n) {
-            notes.push(n.to_string());
-        }
-        let index = notes.iter().position(|x| x == n).map_or(0, |i| i + 1);
-        let _ = write!(html, " <sup>[{index}]</sup>");
+        let _ = write!(html, " <sup>[{}]</sup>", note_number(notes, n));
     }
     html.push_str("</div></td>");
     html
+}
+
+/// Our value, with the seed count and diverged seeds beside it.
+fn write_ours(html: &mut String, c: &CellRecord) {
+    if c.ours_text.is_empty() {
+        return;
+    }
+    let mut detail = Vec::new();
+    if c.ours.n > 0 {
+        detail.push(format!("n={}", c.ours.n));
+    }
+    if c.ours.diverged > 0 {
+        detail.push(format!("{}†", c.ours.diverged));
+    }
+    let _ = write!(
+        html,
+        "<div class=\"ours\">{}{} <span class=\"model\">{}</span></div>",
+        escape(&c.ours_text),
+        if c.ours.sampled { " ≈" } else { "" },
+        escape(&detail.join(", "))
+    );
+}
+
+/// The model and learning rate behind our value, when known.
+fn write_model(html: &mut String, c: &CellRecord) {
+    let mut by = Vec::new();
+    if !c.ours.model.is_empty() {
+        by.push(c.ours.model.clone());
+    }
+    if let Some(lr) = c.ours.lr {
+        by.push(format!("lr {}", format::lr(lr)));
+    }
+    if !by.is_empty() {
+        let _ = write!(
+            html,
+            "<div class=\"model\">{}</div>",
+            escape(&by.join(" · "))
+        );
+    }
+}
+
+/// The paper's value and ours − paper, when the paper has one.
+fn write_paper(html: &mut String, c: &CellRecord) {
+    let Some(paper) = &c.paper_text else {
+        return;
+    };
+    let delta = c.delta.map(|d| format!(" · Δ {d:+.1}")).unwrap_or_default();
+    let _ = write!(
+        html,
+        "<div class=\"paper\">paper {}{delta}</div>",
+        escape(paper)
+    );
+}
+
+/// The note's number (from 1) in the table's list, adding it to the end when new.
+fn note_number(notes: &mut Vec<String>, note: &str) -> usize {
+    let index = match notes.iter().position(|x| x == note) {
+        Some(i) => i,
+        None => {
+            notes.push(note.to_string());
+            notes.len() - 1
+        }
+    };
+    index + 1
 }
 
 fn figure(out: &mut String, out_dir: &Path, chart: &ChartFile) -> Result<(), ReportError> {

@@ -56,6 +56,21 @@ pub fn render(context: &ReportContext, layouts: &[TableLayout], cells: &[CellRec
         "fpt-repro report, profile {}: {} run(s), {} unfinished, {} planned but absent",
         context.profile, context.runs, context.unfinished, context.missing
     );
+    let _ = writeln!(out, "cells: {}", verdict_counts(cells));
+    let _ = writeln!(out, "{LEGEND}");
+    for layout in layouts {
+        let _ = writeln!(out, "\n[{}] {}", layout.id, layout.title);
+        write_aligned(&mut out, &grid(layout, cells));
+        let models = models(layout, cells);
+        if !models.is_empty() {
+            let _ = writeln!(out, "models: {}", models.join(", "));
+        }
+    }
+    out
+}
+
+/// How many cells have each verdict, in verdict order: "3 reproduced, 1 below".
+fn verdict_counts(cells: &[CellRecord]) -> String {
     let mut counts: Vec<(Verdict, usize)> = Vec::new();
     for cell in cells {
         match counts.iter_mut().find(|(v, _)| *v == cell.verdict) {
@@ -68,45 +83,51 @@ pub fn render(context: &ReportContext, layouts: &[TableLayout], cells: &[CellRec
         .iter()
         .map(|(v, n)| format!("{n} {}", v.name()))
         .collect();
-    let _ = writeln!(out, "cells: {}", summary.join(", "));
-    let _ = writeln!(out, "{LEGEND}");
-    for layout in layouts {
-        let _ = writeln!(out, "\n[{}] {}", layout.id, layout.title);
-        let mut grid: Vec<Vec<String>> = vec![std::iter::once(String::new())
-            .chain(layout.columns.iter().map(|c| c.label.clone()))
-            .collect()];
-        for row in &layout.rows {
-            let mut line = vec![row.label.clone()];
-            for col in &layout.columns {
-                let here: Vec<&CellRecord> = cells
-                    .iter()
-                    .filter(|c| c.table == layout.id && c.row == row.id && c.column == col.id)
-                    .collect();
-                line.push(grid_cell(&here));
-            }
-            grid.push(line);
-        }
-        let widths: Vec<usize> = (0..grid[0].len())
-            .map(|i| grid.iter().map(|l| l[i].chars().count()).max().unwrap_or(0))
-            .collect();
-        for line in &grid {
-            let padded: Vec<String> = line
+    summary.join(", ")
+}
+
+/// The table as lines of text: a header line of column labels, then a line per row.
+fn grid(layout: &TableLayout, cells: &[CellRecord]) -> Vec<Vec<String>> {
+    let mut grid: Vec<Vec<String>> = vec![std::iter::once(String::new())
+        .chain(layout.columns.iter().map(|c| c.label.clone()))
+        .collect()];
+    for row in &layout.rows {
+        let mut line = vec![row.label.clone()];
+        for col in &layout.columns {
+            let here: Vec<&CellRecord> = cells
                 .iter()
-                .zip(&widths)
-                .map(|(text, w)| format!("{text:<w$}"))
+                .filter(|c| c.table == layout.id && c.row == row.id && c.column == col.id)
                 .collect();
-            let _ = writeln!(out, "{}", padded.join("  ").trim_end());
+            line.push(grid_cell(&here));
         }
-        let mut models: Vec<&str> = cells
-            .iter()
-            .filter(|c| c.table == layout.id && !c.ours.model.is_empty())
-            .map(|c| c.ours.model.as_str())
-            .collect();
-        models.sort();
-        models.dedup();
-        if !models.is_empty() {
-            let _ = writeln!(out, "models: {}", models.join(", "));
-        }
+        grid.push(line);
     }
-    out
+    grid
+}
+
+/// Writes `grid` with each column padded to its widest text.
+fn write_aligned(out: &mut String, grid: &[Vec<String>]) {
+    let widths: Vec<usize> = (0..grid[0].len())
+        .map(|i| grid.iter().map(|l| l[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    for line in grid {
+        let padded: Vec<String> = line
+            .iter()
+            .zip(&widths)
+            .map(|(text, w)| format!("{text:<w$}"))
+            .collect();
+        let _ = writeln!(out, "{}", padded.join("  ").trim_end());
+    }
+}
+
+/// The models behind the table's values, sorted, each once.
+fn models<'a>(layout: &TableLayout, cells: &'a [CellRecord]) -> Vec<&'a str> {
+    let mut models: Vec<&str> = cells
+        .iter()
+        .filter(|c| c.table == layout.id && !c.ours.model.is_empty())
+        .map(|c| c.ours.model.as_str())
+        .collect();
+    models.sort();
+    models.dedup();
+    models
 }

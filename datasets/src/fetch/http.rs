@@ -13,7 +13,7 @@ use std::path::Path;
 use std::thread;
 
 use indicatif::ProgressBar;
-use reqwest::blocking::{Client, Response};
+use reqwest::blocking::{Client, RequestBuilder, Response};
 use reqwest::header::{CONTENT_RANGE, ETAG, IF_RANGE, LAST_MODIFIED, RANGE};
 use reqwest::StatusCode;
 
@@ -75,70 +75,17 @@ pub fn download(
 fn attempt(client: &Client, url: &str, part: &Path, bar: &ProgressBar) -> Result<(), Failure> {
     let existing = fs::metadata(part).map(|m| m.len()).unwrap_or(0);
     let validator = fs::read_to_string(validator_path(part)).ok();
-    let mut request = client.get(url);
-    if existing > 0 {
-        request = request.header(RANGE, format!("bytes={existing}-"));
-        if let Some(v) = &validator {
-            request = request.header(IF_RANGE, v.as_str());
-        }
-    }
-    let response = request.send().map_err(|e| transport_failure(&e))?;
-    let status = response.status();
-    let append = match status {
-        StatusCode::PARTIAL_CONTENT if existing > 0 => {
-            if range_start(&response) != Some(existing) {
-                discard_partial(part);
-                return Err(Failure::Retry(format!(
-                    "server answered a range other than the requested bytes={existing}-; restarting from zero"
-                )));
-            }
-            if let (Some(saved), Some(now)) = (&validator, response_validator(&response)) {
-                if *saved != now {
-                    discard_partial(part);
-                    return Err(Failure::Retry(
-                        "file changed on the server; restarting from zero".into(),
-                    ));
-                }
-            }
-            true
-        }
-        StatusCode::OK => {
-            if existing > 0 {
-                tracing::info!(%url, "server sent the whole file instead of the rest; restarting from zero");
-            }
-            discard_partial(part);
-            if let Some(v) = response_validator(&response) {
-                fs::write(validator_path(part), v).map_err(|e| Failure::Fatal(e.to_string()))?;
-            }
-            false
-        }
-        StatusCode::RANGE_NOT_SATISFIABLE => {
-            discard_partial(part);
-            return Err(Failure::Retry(
-                "partial file is longer than the server's file; restarting from zero".into(),
-            ));
-        }
-        s if s.is_server_error()
-            || s == StatusCode::REQUEST_TIMEOUT
-            || s == StatusCode::TOO_MANY_REQUESTS =>
-        {
-            return Err(Failure::Retry(format!("HTTP {s}")));
-        }
-        s => return Err(Failure::Fatal(format!("HTTP {s}"))),
-    };
+    let response = request(client, url, existing, validator.as_deref())
+        .send()
+        .map_err(|e| transport_failure(&e))?;
+    let append = appends(&response, url, part, existing, validator.as_deref())?;
     let start = if append { existing } else { 0 };
     let expected = response.content_length().map(|len| start + len);
     if let Some(total) = expected {
         bar.set_length(total);
     }
     bar.set_position(start);
-    let file = OpenOptions::new()
-        .create(true)
-        .append(append)
-        .write(true)
-        .truncate(!append)
-        .open(part)
-        .map_err(|e| Failure::Fatal(format!("cannot write {}: {e}", part.display())))?;
+    let file = open_part(part, append)?;
     let written = copy_body(response, file, bar)?;
     match expected {
         Some(total) if start + written != total => Err(Failure::Retry(format!(
@@ -147,6 +94,99 @@ fn attempt(client: &Client, url: &str, part: &Path, bar: &ProgressBar) -> Result
         ))),
         _ => Ok(()),
     }
+}
+
+/// A GET of `url`, asking for the bytes after the `existing` ones of the partial file.
+fn request(client: &Client, url: &str, existing: u64, validator: Option<&str>) -> RequestBuilder {
+    let mut request = client.get(url);
+    if existing > 0 {
+        request = request.header(RANGE, format!("bytes={existing}-"));
+        if let Some(v) = validator {
+            request = request.header(IF_RANGE, v);
+        }
+    }
+    request
+}
+
+/// Whether the body continues the partial file (`true`) or replaces it (`false`); an answer
+/// that is neither is a failure.
+fn appends(
+    response: &Response,
+    url: &str,
+    part: &Path,
+    existing: u64,
+    validator: Option<&str>,
+) -> Result<bool, Failure> {
+    match response.status() {
+        StatusCode::PARTIAL_CONTENT if existing > 0 => {
+            check_resumed(response, part, existing, validator)?;
+            Ok(true)
+        }
+        StatusCode::OK => {
+            if existing > 0 {
+                tracing::info!(%url, "server sent the whole file instead of the rest; restarting from zero");
+            }
+            restart(response, part)?;
+            Ok(false)
+        }
+        StatusCode::RANGE_NOT_SATISFIABLE => {
+            discard_partial(part);
+            Err(Failure::Retry(
+                "partial file is longer than the server's file; restarting from zero".into(),
+            ))
+        }
+        s if s.is_server_error()
+            || s == StatusCode::REQUEST_TIMEOUT
+            || s == StatusCode::TOO_MANY_REQUESTS =>
+        {
+            Err(Failure::Retry(format!("HTTP {s}")))
+        }
+        s => Err(Failure::Fatal(format!("HTTP {s}"))),
+    }
+}
+
+/// Checks that a `206` starts where the partial file ends and is still the same file,
+/// discarding the partial file when not.
+fn check_resumed(
+    response: &Response,
+    part: &Path,
+    existing: u64,
+    validator: Option<&str>,
+) -> Result<(), Failure> {
+    if range_start(response) != Some(existing) {
+        discard_partial(part);
+        return Err(Failure::Retry(format!(
+            "server answered a range other than the requested bytes={existing}-; restarting from zero"
+        )));
+    }
+    if let (Some(saved), Some(now)) = (validator, response_validator(response)) {
+        if saved != now {
+            discard_partial(part);
+            return Err(Failure::Retry(
+                "file changed on the server; restarting from zero".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Drops the partial file before a whole new body, keeping the new body's validator.
+fn restart(response: &Response, part: &Path) -> Result<(), Failure> {
+    discard_partial(part);
+    if let Some(v) = response_validator(response) {
+        fs::write(validator_path(part), v).map_err(|e| Failure::Fatal(e.to_string()))?;
+    }
+    Ok(())
+}
+
+fn open_part(part: &Path, append: bool) -> Result<File, Failure> {
+    OpenOptions::new()
+        .create(true)
+        .append(append)
+        .write(true)
+        .truncate(!append)
+        .open(part)
+        .map_err(|e| Failure::Fatal(format!("cannot write {}: {e}", part.display())))
 }
 
 /// Stream the body to `file`, keeping whatever arrived before an error for the next resume.

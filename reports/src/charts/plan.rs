@@ -117,49 +117,17 @@ fn accuracy_bars(layout: &TableLayout, cells: &[&CellRecord]) -> Option<BarChart
 /// Steps to the target accuracy per task, one bar per row (FPT, random...), with the
 /// speed-up under each task.
 fn steps_bars(layout: &TableLayout, cells: &[&CellRecord]) -> Option<BarChart> {
-    let rows: Vec<&str> = layout
-        .rows
-        .iter()
-        .filter(|r| {
-            cells
-                .iter()
-                .any(|c| c.row == r.id && measured(c, Unit::Steps).is_some())
-        })
-        .map(|r| r.id.as_str())
-        .collect();
+    let rows = rows_with_steps(layout, cells);
     let groups: Vec<BarGroup> = layout
         .columns
         .iter()
         .filter_map(|col| {
-            let in_column: Vec<&&CellRecord> =
-                cells.iter().filter(|c| c.column == col.id).collect();
-            let bars: Vec<Option<Bar>> = rows
+            let in_column: Vec<&CellRecord> = cells
                 .iter()
-                .map(|row| {
-                    let cell = in_column.iter().find(|c| c.row == *row)?;
-                    Some(Bar {
-                        value: measured(cell, Unit::Steps)?,
-                        err: cell.ours.sem.unwrap_or(0.0),
-                        annotation: cell.ours_text.clone(),
-                    })
-                })
+                .copied()
+                .filter(|c| c.column == col.id)
                 .collect();
-            if bars.iter().all(Option::is_none) {
-                return None;
-            }
-            let mut label = vec![col.label.clone()];
-            if let Some(speedup) = in_column
-                .iter()
-                .find(|c| c.ours.unit == Some(Unit::Ratio) && c.ours.mean.is_some())
-            {
-                label.push(format!(
-                    "{} {} (paper {})",
-                    speedup.row_label,
-                    speedup.ours_text,
-                    speedup.paper_text.as_deref().unwrap_or("-")
-                ));
-            }
-            Some(BarGroup { label, bars })
+            steps_group(&col.label, &in_column, &rows)
         })
         .collect();
     let series = rows
@@ -177,6 +145,54 @@ fn steps_bars(layout: &TableLayout, cells: &[&CellRecord]) -> Option<BarChart> {
         groups,
         log_y: true,
     })
+}
+
+/// The layout's rows with a step count in some cell, in layout order.
+fn rows_with_steps<'a>(layout: &'a TableLayout, cells: &[&CellRecord]) -> Vec<&'a str> {
+    layout
+        .rows
+        .iter()
+        .filter(|r| {
+            cells
+                .iter()
+                .any(|c| c.row == r.id && measured(c, Unit::Steps).is_some())
+        })
+        .map(|r| r.id.as_str())
+        .collect()
+}
+
+/// One task's bars, one per row of `rows`; `None` when none of them has a step count.
+fn steps_group(label: &str, in_column: &[&CellRecord], rows: &[&str]) -> Option<BarGroup> {
+    let bars: Vec<Option<Bar>> = rows
+        .iter()
+        .map(|row| {
+            let cell = in_column.iter().find(|c| c.row == *row)?;
+            Some(Bar {
+                value: measured(cell, Unit::Steps)?,
+                err: cell.ours.sem.unwrap_or(0.0),
+                annotation: cell.ours_text.clone(),
+            })
+        })
+        .collect();
+    if bars.iter().all(Option::is_none) {
+        return None;
+    }
+    let mut label = vec![label.to_string()];
+    label.extend(speedup_line(in_column));
+    Some(BarGroup { label, bars })
+}
+
+/// The task's measured speed-up and the paper's, printed under its bars.
+fn speedup_line(in_column: &[&CellRecord]) -> Option<String> {
+    let speedup = in_column
+        .iter()
+        .find(|c| c.ours.unit == Some(Unit::Ratio) && c.ours.mean.is_some())?;
+    Some(format!(
+        "{} {} (paper {})",
+        speedup.row_label,
+        speedup.ours_text,
+        speedup.paper_text.as_deref().unwrap_or("-")
+    ))
 }
 
 /// Accuracy against parameters for the model-size table's FPT and random columns.
