@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use polars::prelude::*;
-use spec::schema::{CellRef, SuiteManifest};
+use spec::schema::{CellRef, SuiteManifest, COMPARABILITY_VERSION};
 
 use crate::error::ReportError;
 use crate::frame::{cell_columns, column, flags, floats, read_cells, strings};
@@ -261,7 +261,35 @@ pub fn ours(
             ..OursRecord::at(&e.cell, None)
         });
     }
+    mark_not_comparable(&mut records, suite);
     Ok(records)
+}
+
+/// Cells whose setup is not the paper's carry "not comparable" and how they differ, in place
+/// of a verdict; a suite.json from before comparability was recorded makes every cell so.
+fn mark_not_comparable(records: &mut [OursRecord], suite: &SuiteManifest) {
+    let unchecked = (suite.schema_version < COMPARABILITY_VERSION).then(|| {
+        format!(
+            "suite.json (schema {}) predates comparability checks; rerun fpt reproduce to judge",
+            suite.schema_version
+        )
+    });
+    for record in records {
+        if !matches!(record.preset, None | Some(Verdict::NoVerdict)) {
+            continue;
+        }
+        let listed = suite.not_comparable.iter().find(|c| c.cell == record.cell);
+        let reasons = match (&unchecked, listed) {
+            (Some(why), _) => why.clone(),
+            (None, Some(cell)) => cell.reasons.join("; "),
+            (None, None) => continue,
+        };
+        record.preset = Some(Verdict::NotComparable);
+        record.note = match record.note.is_empty() {
+            true => format!("not comparable: {reasons}"),
+            false => format!("{}; not comparable: {reasons}", record.note),
+        };
+    }
 }
 
 /// The ratio of two cells' chosen values (a speed-up), a bound when either part is.

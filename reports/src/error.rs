@@ -15,6 +15,8 @@ pub enum ReportError {
     Malformed { path: String, reason: String },
     #[error(transparent)]
     Reference(#[from] ReferenceError),
+    #[error(transparent)]
+    Claims(#[from] spec::claims::ClaimError),
     /// A run directory error other than an unreadable or malformed file.
     #[error(transparent)]
     RunDir(RunDirError),

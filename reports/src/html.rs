@@ -8,11 +8,13 @@ use base64::Engine as _;
 
 use crate::cells::CellRecord;
 use crate::charts::ChartFile;
+use crate::claims::{ClaimRecord, CLAIM_RULE};
 use crate::context::ReportContext;
 use crate::error::ReportError;
 use crate::format;
 use crate::load::{recorded_lr, Run};
 use crate::observe::TableLayout;
+use crate::text::difference_text;
 use crate::verdict::{Verdict, RULE};
 
 const STYLE: &str = "
@@ -24,7 +26,8 @@ td.cell div{white-space:nowrap}
 .ours{font-weight:600}.model,.paper,.note{color:#555;font-size:.85em}
 .verdict{font-size:.8em;font-weight:600;text-transform:uppercase}
 .v-reproduced{background:#e6f4ea}.v-below{background:#fde7e7}.v-above{background:#e7eefd}
-.v-no-verdict{background:#fafafa}.v-not-run{background:#f4f4f4;color:#888}.v-unsupported{background:#f4f4f4;color:#888}
+.c-supported{background:#e6f4ea}.c-contradicted{background:#fce8e6}.c-not-run,.c-the-paper-s-own-numbers-disagree{color:#888}
+.v-no-verdict{background:#fafafa}.v-not-comparable{background:#fafafa;color:#555}.v-not-run{background:#f4f4f4;color:#888}.v-unsupported{background:#f4f4f4;color:#888}
 figure{display:inline-block;margin:.5em 1em .5em 0}figure img{max-width:100%;border:1px solid #ddd}
 dl{display:grid;grid-template-columns:max-content auto;gap:.2em 1em}dt{font-weight:600}
 .files a{margin-right:1em}
@@ -318,9 +321,47 @@ fn runs_section(out: &mut String, runs: &[Run]) {
     out.push_str("</table>\n");
 }
 
+/// The claims first: one row per comparison, tested or not, with the rule beside.
+fn claims_section(
+    out: &mut String,
+    out_dir: &Path,
+    claims: &[ClaimRecord],
+    charts: &[ChartFile],
+) -> Result<(), ReportError> {
+    if claims.is_empty() {
+        return Ok(());
+    }
+    let _ = writeln!(
+        out,
+        "<h2 id=\"claims\">The paper's claims</h2>\n<p>{}</p>\n<p class=\"files\">tables/claims.csv · tables/claims.parquet</p>\n<table class=\"claims\">\n<tr><th>claim</th><th>task</th><th>comparison</th><th>verdict</th><th>a − b [95% CI]</th><th>seeds</th><th>note</th></tr>",
+        escape(CLAIM_RULE)
+    );
+    for c in claims {
+        let _ = writeln!(
+            out,
+            "<tr class=\"c-{}\"><td title=\"{}\">{}</td><td>{}</td><td>{}</td><td class=\"verdict\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            c.verdict.name().replace([' ', '\''], "-"),
+            escape(&c.sentence),
+            escape(&c.claim),
+            escape(&c.task),
+            escape(&c.comparison),
+            escape(c.verdict.name()),
+            escape(&difference_text(c)),
+            c.seeds,
+            escape(&c.note)
+        );
+    }
+    out.push_str("</table>\n");
+    for chart in charts.iter().filter(|c| c.section == "claims") {
+        figure(out, out_dir, chart)?;
+    }
+    Ok(())
+}
+
 pub fn render(
     out_dir: &Path,
     context: &ReportContext,
+    claims: &[ClaimRecord],
     layouts: &[TableLayout],
     cells: &[CellRecord],
     charts: &[ChartFile],
@@ -333,6 +374,7 @@ pub fn render(
         escape(&context.profile)
     );
     header(&mut out, context);
+    claims_section(&mut out, out_dir, claims, charts)?;
     let _ = writeln!(
         out,
         "<h2>How to read the tables</h2>\n<p>Each cell: ours (mean ± SEM over seeds, n seeds; \

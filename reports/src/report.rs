@@ -3,14 +3,18 @@
 
 use std::path::{Path, PathBuf};
 
+use polars::prelude::DataFrame;
+use spec::schema::SuiteManifest;
+
 use crate::aggregate::{aggregate_over_seeds, observations_frame, ours};
 use crate::cells::{build, cells_frame, CellRecord};
 use crate::charts::{draw_all, ChartFile};
+use crate::claims::{claims_frame, evaluate, ClaimRecord};
 use crate::context::context;
 use crate::error::ReportError;
 use crate::frame::write_csv_and_parquet;
-use crate::load::load_runs;
-use crate::observe::{suite_layouts, suite_observations, ungrouped_runs};
+use crate::load::{load_runs, Run};
+use crate::observe::{suite_layouts, suite_observations, ungrouped_runs, TableLayout};
 use crate::runs_table::runs_frame;
 use crate::suite::load_suite;
 use crate::write::write_atomic;
@@ -35,11 +39,22 @@ pub struct Report {
     pub charts: Vec<ChartFile>,
     /// Every cell of every table, as in the CSV files.
     pub cells: Vec<CellRecord>,
+    /// Every comparison of every claim the paper makes, as in claims.csv.
+    pub claims: Vec<ClaimRecord>,
 }
 
-/// Reads the runs under `runs_dir` (and its suite.json, if any) and writes the report into
-/// `out_dir`: index.html, tables/, charts/.
-pub fn write_report(runs_dir: &Path, out_dir: &Path) -> Result<Report, ReportError> {
+/// Everything a report shows, computed from the runs on disk.
+struct Analysis {
+    runs: Vec<Run>,
+    suite: Option<SuiteManifest>,
+    layouts: Vec<TableLayout>,
+    cells: Vec<CellRecord>,
+    claims: Vec<ClaimRecord>,
+}
+
+/// Reads the runs under `runs_dir` (and its suite.json, if any): the cells of every table
+/// and, with a suite, the claims tested on them.
+fn analyse(runs_dir: &Path) -> Result<Analysis, ReportError> {
     let paper = reference::tables()?;
     let runs = load_runs(runs_dir)?;
     let suite = load_suite(runs_dir, &paper)?;
@@ -60,35 +75,88 @@ pub fn write_report(runs_dir: &Path, out_dir: &Path) -> Result<Report, ReportErr
     };
     let records = ours(aggregated.as_ref(), suite.as_ref())?;
     let cells = build(&layouts, &records)?;
+    let claims = match &suite {
+        Some(suite) => evaluate(
+            &spec::claims::claims(&paper)?,
+            &paper,
+            &observations,
+            &records,
+            Some(suite),
+        ),
+        None => Vec::new(),
+    };
+    Ok(Analysis {
+        runs,
+        suite,
+        layouts,
+        cells,
+        claims,
+    })
+}
 
-    let tables_dir = out_dir.join("tables");
-    let mut tables = Vec::new();
-    for layout in &layouts {
-        let here: Vec<&CellRecord> = cells.iter().filter(|c| c.table == layout.id).collect();
-        let (csv, parquet) = write_csv_and_parquet(&cells_frame(&here)?, &tables_dir, &layout.id)?;
-        tables.push(TableFiles {
-            id: layout.id.clone(),
-            csv,
-            parquet,
-        });
-    }
-    let (csv, parquet) = write_csv_and_parquet(&runs_frame(&runs)?, &tables_dir, "runs")?;
-    tables.push(TableFiles {
-        id: "runs".into(),
-        csv,
-        parquet,
-    });
+/// The claims tested on the runs under `runs_dir` (none without suite.json), and their
+/// terminal table.
+pub fn claims_of(runs_dir: &Path) -> Result<(Vec<ClaimRecord>, String), ReportError> {
+    let claims = analyse(runs_dir)?.claims;
+    let text = text::render_claims(&claims);
+    Ok((claims, text))
+}
 
-    let charts = draw_all(&layouts, &cells, &runs, &out_dir.join("charts"))?;
+/// Reads the runs under `runs_dir` (and its suite.json, if any) and writes the report into
+/// `out_dir`: index.html, tables/, charts/.
+pub fn write_report(runs_dir: &Path, out_dir: &Path) -> Result<Report, ReportError> {
+    let Analysis {
+        runs,
+        suite,
+        layouts,
+        cells,
+        claims,
+    } = analyse(runs_dir)?;
+    let tables = write_tables(
+        &out_dir.join("tables"),
+        suite.is_some().then_some(claims.as_slice()),
+        &layouts,
+        &cells,
+        &runs,
+    )?;
+    let charts = draw_all(&layouts, &cells, &claims, &runs, &out_dir.join("charts"))?;
     let context = context(suite.as_ref(), &runs);
-    let page = html::render(out_dir, &context, &layouts, &cells, &charts, &runs)?;
+    let page = html::render(out_dir, &context, &claims, &layouts, &cells, &charts, &runs)?;
     let index_html = out_dir.join("index.html");
     write_atomic(&index_html, page.as_bytes())?;
     Ok(Report {
         index_html,
-        text: text::render(&context, &layouts, &cells),
+        text: text::render(&context, &claims, &layouts, &cells),
         tables,
         charts,
         cells,
+        claims,
     })
+}
+
+/// tables/: claims.csv (with a suite), a file per paper table, and runs.csv, each also as
+/// Parquet.
+fn write_tables(
+    dir: &Path,
+    claims: Option<&[ClaimRecord]>,
+    layouts: &[TableLayout],
+    cells: &[CellRecord],
+    runs: &[Run],
+) -> Result<Vec<TableFiles>, ReportError> {
+    let mut frames: Vec<(String, DataFrame)> = Vec::new();
+    if let Some(claims) = claims {
+        frames.push(("claims".into(), claims_frame(claims)?));
+    }
+    for layout in layouts {
+        let here: Vec<&CellRecord> = cells.iter().filter(|c| c.table == layout.id).collect();
+        frames.push((layout.id.clone(), cells_frame(&here)?));
+    }
+    frames.push(("runs".into(), runs_frame(runs)?));
+    frames
+        .into_iter()
+        .map(|(id, frame)| {
+            let (csv, parquet) = write_csv_and_parquet(&frame, dir, &id)?;
+            Ok(TableFiles { id, csv, parquet })
+        })
+        .collect()
 }

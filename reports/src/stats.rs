@@ -1,5 +1,5 @@
 //! The numbers behind each cell: aggregation over seeds, steps to a target accuracy, the
-//! ratio of two cells, and learning-rate selection.
+//! ratio of two cells, learning-rate selection, and the t interval the claims rest on.
 
 use spec::schema::EvalRecord;
 
@@ -158,6 +158,49 @@ pub fn select_lr(candidates: &[LrCandidate]) -> LrChoice {
     best.map_or(LrChoice::NotSelectable, |(i, _)| LrChoice::Chosen(i))
 }
 
+/// A two-sided 95% interval on a mean difference.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Interval {
+    pub mean: f64,
+    pub low: f64,
+    pub high: f64,
+    pub n: usize,
+}
+
+/// Student's t interval over paired per-seed differences: mean ± t(0.975, n-1) · s/√n.
+/// The differences are one per seed, so the interval carries the seed-to-seed spread
+/// (which dominates at short budgets) and, inside each seed's number, the evaluation's
+/// sampling error. `None` below two differences (no spread to estimate).
+pub fn t_interval(differences: &[f64]) -> Option<Interval> {
+    let stats = seed_stats(differences).filter(|s| s.n >= 2)?;
+    let half = t_975(stats.n - 1) * stats.sem;
+    Some(Interval {
+        mean: stats.mean,
+        low: stats.mean - half,
+        high: stats.mean + half,
+        n: stats.n,
+    })
+}
+
+/// The 97.5% quantile of Student's t with `df` degrees of freedom, from the standard table
+/// (3 decimals); between tabulated values, the next smaller df's (a wider interval).
+fn t_975(df: usize) -> f64 {
+    const SMALL: [f64; 30] = [
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+        2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+        2.052, 2.048, 2.045, 2.042,
+    ];
+    match df {
+        0 => f64::INFINITY,
+        1..=30 => SMALL[df - 1],
+        31..=39 => SMALL[29],
+        40..=59 => 2.021,
+        60..=119 => 2.000,
+        120..=999 => 1.980,
+        _ => 1.960,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,5 +285,22 @@ mod tests {
             select_lr(&[c(1e-3, Some(0.9)), c(1e-4, None)]),
             LrChoice::NotSelectable
         );
+    }
+
+    #[test]
+    fn the_t_interval_matches_its_closed_form() {
+        // Differences 1, 2, 3: mean 2, s = 1, sem = 1/sqrt(3), t(0.975, 2) = 4.303.
+        let i = t_interval(&[1.0, 2.0, 3.0]).unwrap();
+        let half = 4.303 / 3f64.sqrt();
+        assert_eq!(i.n, 3);
+        assert!((i.mean - 2.0).abs() < 1e-12);
+        assert!((i.low - (2.0 - half)).abs() < 1e-12 && (i.high - (2.0 + half)).abs() < 1e-12);
+        // Identical arms: a zero-width interval at zero.
+        let zero = t_interval(&[0.0; 4]).unwrap();
+        assert_eq!((zero.low, zero.high), (0.0, 0.0));
+        assert_eq!(t_interval(&[5.0]), None);
+        // Large samples approach the normal quantile; 35 degrees of freedom use 30's.
+        assert_eq!(t_975(5000), 1.960);
+        assert_eq!(t_975(35), t_975(30));
     }
 }

@@ -155,6 +155,7 @@ mod tests {
             fixed: Vec::new(),
             unsupported: Vec::new(),
             not_in_profile: Vec::new(),
+            not_comparable: Vec::new(),
         }
     }
 

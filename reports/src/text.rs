@@ -1,9 +1,11 @@
-//! The terminal version of the report: each table as a compact fixed-width grid of
+//! The terminal version of the report: the claims first (each tested comparison with its
+//! verdict and interval), then each table as a compact fixed-width grid of
 //! "ours | paper verdict".
 
 use std::fmt::Write as _;
 
 use crate::cells::CellRecord;
+use crate::claims::{ClaimRecord, ClaimVerdict, MIN_SEEDS};
 use crate::context::ReportContext;
 use crate::observe::TableLayout;
 use crate::verdict::Verdict;
@@ -14,13 +16,15 @@ fn short(verdict: Verdict) -> &'static str {
         Verdict::Below => "low",
         Verdict::Above => "high",
         Verdict::NoVerdict => "",
+        Verdict::NotComparable => "n/c",
         Verdict::NotRun => "n/r",
         Verdict::Unsupported => "unsup",
     }
 }
 
 const LEGEND: &str = "cells: ours | paper verdict (ok = reproduced, low/high = below/above the \
-paper beyond tolerance, n/r = not run, unsup = unsupported); accuracies in %; † diverged seeds";
+paper beyond tolerance, n/c = not comparable: another setup than the paper's, n/r = not run, \
+unsup = unsupported); accuracies in %; † diverged seeds";
 
 /// One grid cell: every reported lr's value, then the paper's and the verdict.
 fn grid_cell(cells: &[&CellRecord]) -> String {
@@ -49,13 +53,22 @@ fn grid_cell(cells: &[&CellRecord]) -> String {
         .to_string()
 }
 
-pub fn render(context: &ReportContext, layouts: &[TableLayout], cells: &[CellRecord]) -> String {
+pub fn render(
+    context: &ReportContext,
+    claims: &[ClaimRecord],
+    layouts: &[TableLayout],
+    cells: &[CellRecord],
+) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
         "fpt-repro report, profile {}: {} run(s), {} unfinished, {} planned but absent",
         context.profile, context.runs, context.unfinished, context.missing
     );
+    if !claims.is_empty() {
+        out.push_str(&render_claims(claims));
+        out.push('\n');
+    }
     let _ = writeln!(out, "cells: {}", verdict_counts(cells));
     let _ = writeln!(out, "{LEGEND}");
     for layout in layouts {
@@ -67,6 +80,63 @@ pub fn render(context: &ReportContext, layouts: &[TableLayout], cells: &[CellRec
         }
     }
     out
+}
+
+/// The claims this profile tested, one line per comparison, then how many it could not
+/// test and why (every comparison is in claims.csv and index.html).
+pub fn render_claims(claims: &[ClaimRecord]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "claims: a − b per seed, 95% t interval over seeds, a verdict from {MIN_SEEDS} seeds up"
+    );
+    let tested: Vec<&ClaimRecord> = claims.iter().filter(|c| is_tested(c.verdict)).collect();
+    let mut grid = vec![[
+        "claim",
+        "task",
+        "comparison",
+        "verdict",
+        "a − b [95% CI]",
+        "seeds",
+        "note",
+    ]
+    .map(String::from)
+    .to_vec()];
+    for c in &tested {
+        grid.push(vec![
+            c.claim.clone(),
+            c.task.clone(),
+            c.comparison.clone(),
+            c.verdict.name().into(),
+            difference_text(c),
+            c.seeds.to_string(),
+            c.note.clone(),
+        ]);
+    }
+    if tested.is_empty() {
+        let _ = writeln!(out, "(no claim was tested by these runs)");
+    } else {
+        write_aligned(&mut out, &grid);
+    }
+    let count = |v: ClaimVerdict| claims.iter().filter(|c| c.verdict == v).count();
+    let _ = writeln!(
+        out,
+        "untested: {} comparison(s) not run by this profile, {} where the paper's own numbers disagree",
+        count(ClaimVerdict::NotRun),
+        count(ClaimVerdict::PaperDisagrees)
+    );
+    out
+}
+
+fn is_tested(verdict: ClaimVerdict) -> bool {
+    !matches!(verdict, ClaimVerdict::NotRun | ClaimVerdict::PaperDisagrees)
+}
+
+/// "+41.2 [36.1, 46.3]", or "-" without an interval.
+pub(crate) fn difference_text(claim: &ClaimRecord) -> String {
+    claim.interval.map_or("-".into(), |i| {
+        format!("{:+.1} [{:+.1}, {:+.1}]", i.mean, i.low, i.high)
+    })
 }
 
 /// How many cells have each verdict, in verdict order: "3 reproduced, 1 below".

@@ -17,7 +17,8 @@ pub const RULE: &str = "Accuracies: reproduced when |ours − paper| ≤ max(3 p
 below or above otherwise. Step and parameter counts and speed-ups: reproduced when ours lies within a factor of 2 of \
 the paper's value (of its printed range for ranges), widened by 2 × SEM; a bound (\">N\") is above when the bound \
 itself exceeds that band, below when an upper bound falls under it, and is not judged otherwise. Cells that cannot \
-be compared (different units, no paper value, learning rate not selectable) carry no verdict.";
+be compared (different units, no paper value, learning rate not selectable) carry no verdict. Only cells whose runs are set up as \
+the paper's (model, data, budget, evaluation protocol) are judged at all: every other cell is 'not comparable', with how it differs.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Verdict {
@@ -26,6 +27,8 @@ pub enum Verdict {
     Above,
     /// Measured, but not comparable with the paper's number.
     NoVerdict,
+    /// Measured on another setup than the paper's (model, data, budget, protocol).
+    NotComparable,
     NotRun,
     Unsupported,
 }
@@ -37,6 +40,7 @@ impl Verdict {
             Verdict::Below => "below",
             Verdict::Above => "above",
             Verdict::NoVerdict => "no verdict",
+            Verdict::NotComparable => "not comparable",
             Verdict::NotRun => "not run",
             Verdict::Unsupported => "unsupported",
         }
@@ -48,6 +52,7 @@ impl Verdict {
             Verdict::Below,
             Verdict::Above,
             Verdict::NoVerdict,
+            Verdict::NotComparable,
             Verdict::NotRun,
             Verdict::Unsupported,
         ]

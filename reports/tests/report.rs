@@ -120,6 +120,7 @@ fn every_file_is_written_and_the_csv_holds_the_fixtures_means() {
     assert_eq!(
         ids,
         [
+            "claims",
             "modality",
             "architecture",
             "compute-efficiency",
@@ -257,6 +258,7 @@ fn charts_decode_are_not_blank_and_have_text() {
         "curves-bit-xor.png",
         "curves-bit-memory.png",
         "attention-xor-fpt-s0.png",
+        "claims-accuracy.png",
     ] {
         assert!(
             names.iter().any(|n| n == expected),
@@ -347,6 +349,104 @@ fn the_page_has_every_table_the_verdicts_and_no_external_requests() {
         );
     }
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The suite.json of a fixture, edited by `edit` and written back.
+fn edit_suite(runs: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
+    let path = runs.join("suite.json");
+    let mut suite: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    edit(&mut suite);
+    std::fs::write(&path, serde_json::to_vec(&suite).unwrap()).unwrap();
+}
+
+fn verdict_of(report: &Report, (table, row, column): (&str, &str, &str)) -> (String, String) {
+    let cell = report
+        .cells
+        .iter()
+        .find(|c| c.table == table && c.row == row && c.column == column)
+        .unwrap();
+    (cell.verdict.name().to_string(), cell.note.clone())
+}
+
+#[test]
+fn only_cells_set_up_as_the_papers_are_judged_against_it() {
+    let (dir, runs) = fixture_runs("comparable");
+    edit_suite(&runs, |suite| {
+        suite["not_comparable"] = serde_json::json!([{
+            "table": "modality", "row": "fpt", "column": "bit-xor",
+            "reasons": ["minilm-l6 for gpt2", "300 of 20000 steps"]
+        }]);
+    });
+    let report = write_report(&runs, &dir.join("report")).unwrap();
+    let (verdict, note) = verdict_of(&report, ("modality", "fpt", "bit-xor"));
+    assert_eq!(verdict, "not comparable");
+    assert!(
+        note.contains("minilm-l6 for gpt2; 300 of 20000 steps"),
+        "{note}"
+    );
+    let cell = report
+        .cells
+        .iter()
+        .find(|c| c.row == "fpt" && c.column == "bit-xor")
+        .unwrap();
+    assert_eq!((cell.ours_text.as_str(), cell.delta), ("99.0 ± 1.0", None));
+    // The other cells keep their verdicts.
+    assert_eq!(
+        verdict_of(&report, ("modality", "random", "bit-xor")).0,
+        "below"
+    );
+    assert!(
+        report.text.contains("99.0 ± 1.0 | 100% n/c"),
+        "{}",
+        report.text
+    );
+
+    // A suite.json from before comparability was recorded: nothing is judged.
+    edit_suite(&runs, |suite| suite["schema_version"] = 1.into());
+    let report = write_report(&runs, &dir.join("report-old")).unwrap();
+    for c in report.cells.iter().filter(|c| c.ours.mean.is_some()) {
+        assert_eq!(c.verdict.name(), "not comparable", "{c:?}");
+        assert!(c.note.contains("predates comparability"), "{}", c.note);
+    }
+}
+
+#[test]
+fn claims_come_first_and_two_seeds_give_no_verdict() {
+    let (dir, report) = fixture_report("claims");
+    let claim = |id: &str, task: &str| {
+        report
+            .claims
+            .iter()
+            .find(|c| c.claim == id && c.task == task)
+            .unwrap_or_else(|| panic!("{id} on {task}"))
+    };
+    // 65 ± 5 against 51 ± 1 over the fixture's two seeds: no verdict from two.
+    let arch = claim("transformer-beats-lstm", "bit-xor");
+    assert_eq!(arch.verdict.name(), "inconclusive");
+    assert_eq!(arch.seeds, 2);
+    assert!(
+        (arch.interval.unwrap().mean - 14.0).abs() < 1e-9,
+        "{arch:?}"
+    );
+    assert_eq!(
+        claim("fpt-beats-random", "bit-xor").verdict.name(),
+        "the paper's own numbers disagree"
+    );
+    assert_eq!(
+        claim("fpt-beats-random", "cifar10").verdict.name(),
+        "not run"
+    );
+    let text = &report.text;
+    let claims_at = text.find("claims: ").unwrap();
+    assert!(claims_at < text.find("[modality]").unwrap(), "{text}");
+    let page = std::fs::read_to_string(&report.index_html).unwrap();
+    assert!(
+        page.find("id=\"claims\"").unwrap() < page.find("id=\"modality\"").unwrap(),
+        "claims come first on the page"
+    );
+    let csv = csv(&dir.join("report").join("tables").join("claims.csv"));
+    assert_eq!(csv.height(), report.claims.len());
 }
 
 #[test]

@@ -61,7 +61,8 @@ fn smoke_profile_writes_runs_and_a_report_then_skips_them() {
     assert_eq!(suite["profile"], "smoke");
     assert!(suite["differences"].as_str().unwrap().contains("gpt2-tiny"));
     let planned = suite["runs"].as_array().unwrap();
-    assert_eq!(planned.len(), 3);
+    // gpt2-tiny on three tasks and the LSTM on Bit XOR, 3 seeds each.
+    assert_eq!(planned.len(), 12);
     for task in ["bit-xor", "bit-memory", "listops"] {
         let id = format!("{task}-gpt2-tiny-random-fpt-lr1e-3-s0");
         let run = planned.iter().find(|r| r["id"] == id.as_str()).unwrap();
@@ -144,7 +145,47 @@ fn smoke_profile_writes_runs_and_a_report_then_skips_them() {
     let second = reproduce();
     let stderr = String::from_utf8_lossy(&second.stderr);
     assert!(second.status.success(), "{stderr}");
-    assert!(stderr.contains("3 runs (0 to train)"), "{stderr}");
+    assert!(stderr.contains("12 runs (0 to train)"), "{stderr}");
+
+    let claims = Command::new(env!("CARGO_BIN_EXE_fpt"))
+        .args(["claims", "--runs"])
+        .arg(&runs)
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&claims.stdout);
+    assert!(claims.status.success(), "{table}");
+    settings.bind(|| insta::assert_snapshot!("smoke_claims", tested_claims(&table)));
+}
+
+/// The claims the smoke runs tested, as the snapshot holds them: claim, task, comparison,
+/// verdict and seeds; the difference only as "at least 20 points" (its lower bound), so
+/// that no CPU's last bits move it.
+fn tested_claims(table: &str) -> String {
+    let mut out = String::new();
+    for line in table
+        .lines()
+        .skip(2)
+        .take_while(|l| !l.starts_with("untested:"))
+    {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let low: f64 = words
+            .iter()
+            .find_map(|w| w.strip_prefix('[')?.strip_suffix(',')?.parse().ok())
+            .unwrap_or(f64::NAN);
+        let seeds = words
+            .iter()
+            .rev()
+            .find(|w| w.parse::<u32>().is_ok())
+            .unwrap_or(&"-");
+        writeln!(
+            out,
+            "{} | lower bound >= 20 points: {} | seeds {seeds}",
+            words.iter().take(6).copied().collect::<Vec<_>>().join(" "),
+            low >= 20.0
+        )
+        .unwrap();
+    }
+    out
 }
 
 /// Two `fpt reproduce` started together on one suite: each run trains once (the second
@@ -157,7 +198,12 @@ fn two_reproduce_on_one_suite_train_each_run_once() {
     let report = tmp.path().join("report");
     let start = || {
         Command::new(env!("CARGO_BIN_EXE_fpt"))
-            .args(["--threads", "1", "reproduce", "--profile", "smoke", "--out"])
+            .args(["--threads", "1", "reproduce", "--profile", "smoke"])
+            // One seed of the modality table, one job each, so that the two meet over a
+            // run: the locking, not the claims, is tested here.
+            .args([
+                "--seeds", "1", "--tables", "modality", "--jobs", "1", "--out",
+            ])
             .arg(&runs)
             .arg("--report-dir")
             .arg(&report)

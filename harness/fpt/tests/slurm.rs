@@ -455,6 +455,8 @@ fn the_smoke_profile_through_slurm_equals_the_local_executor() {
     let reproduce = |out: &Path, executor: &str| {
         Command::new(FPT)
             .args(["--threads", "1", "reproduce", "--profile", "smoke"])
+            // One seed of the modality table: the executor, not the claims, is tested here.
+            .args(["--seeds", "1", "--tables", "modality"])
             .args(["--executor", executor, "--out"])
             .arg(out)
             .arg("--report-dir")

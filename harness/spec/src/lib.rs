@@ -5,12 +5,16 @@
 //! - [`task`], [`architecture`], [`model`], [`freeze`]: tasks, backbones, inits and what
 //!   trains, as data.
 //! - [`experiment`], [`profile`], [`suite`], [`reference`]: the paper's tables as experiment
-//!   specs, profiles, their expansion into runs, and the paper's own numbers.
+//!   specs, profiles, their expansion into runs, and the paper's own numbers;
+//!   [`comparability`]: which cells are set up as the paper's and may be judged against it.
+//! - [`claims`]: the paper's claims as comparisons of arms of its tables (experiments/claims.toml).
 //! - [`schema`] and [`run_dir`]: the run directory's files as types (defined once, read by
 //!   `reports`) and reading and writing them.
 //! - [`machine`]: the machine a suite runs on.
 
 pub mod architecture;
+pub mod claims;
+pub mod comparability;
 pub mod experiment;
 pub mod freeze;
 pub mod machine;

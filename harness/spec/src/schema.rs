@@ -11,7 +11,14 @@ use crate::model::{GroupCount, InitKind};
 
 /// The layout written now. Raise it when a field changes meaning or a required field is
 /// added, so an older reader refuses the files instead of misreading them.
-pub const SCHEMA_VERSION: u32 = 1;
+///
+/// 2: suite.json lists the cells that are not comparable with the paper's setup
+/// ([`SuiteManifest::not_comparable`]); a reader treats every cell of an older suite as not
+/// comparable, since nobody checked.
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The first version whose suite.json records comparability.
+pub const COMPARABILITY_VERSION: u32 = 2;
 
 /// Why a file's `schema_version` cannot be read by this build.
 pub fn check_version(found: u32) -> Result<(), String> {
@@ -175,6 +182,16 @@ pub struct SkippedCell {
     pub reason: String,
 }
 
+/// A cell whose runs do not match the paper's setup, and how they differ: it is shown beside
+/// the paper's number, never judged against it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NotComparableCell {
+    #[serde(flatten)]
+    pub cell: CellRef,
+    /// One entry per difference ("minilm-l6 for gpt2", "150 of 20000 steps").
+    pub reasons: Vec<String>,
+}
+
 impl CellRef {
     pub fn new(table: &str, row: &str, column: &str) -> Self {
         CellRef {
@@ -270,6 +287,10 @@ pub struct SuiteManifest {
     pub fixed: Vec<FixedCell>,
     pub unsupported: Vec<SkippedCell>,
     pub not_in_profile: Vec<SkippedCell>,
+    /// Cells with values whose setup is not the paper's (from version
+    /// [`COMPARABILITY_VERSION`]; absent in older files, whose cells are all not comparable).
+    #[serde(default)]
+    pub not_comparable: Vec<NotComparableCell>,
 }
 
 /// One run of suite.json: its folder name and the cells it serves.

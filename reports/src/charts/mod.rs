@@ -3,6 +3,7 @@
 
 mod attention;
 mod bars;
+mod forest;
 mod lines;
 mod plan;
 

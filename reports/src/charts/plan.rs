@@ -5,9 +5,11 @@ use std::path::Path;
 
 use super::attention::AttentionChart;
 use super::bars::{Bar, BarChart, BarGroup};
+use super::forest::Forest;
 use super::lines::{mean_curve, Line, LineChart, XAxis};
 use super::{render, slug, ChartFile};
 use crate::cells::CellRecord;
+use crate::claims::ClaimRecord;
 use crate::error::ReportError;
 use crate::format;
 use crate::load::{recorded_lr, Run};
@@ -18,10 +20,14 @@ use crate::suite::Unit;
 pub fn draw_all(
     layouts: &[TableLayout],
     cells: &[CellRecord],
+    claims: &[ClaimRecord],
     runs: &[Run],
     dir: &Path,
 ) -> Result<Vec<ChartFile>, ReportError> {
     let mut files = Vec::new();
+    for (stem, chart) in forests(claims) {
+        files.push(render(&chart, dir, "claims", stem)?);
+    }
     for layout in layouts {
         let table: Vec<&CellRecord> = cells.iter().filter(|c| c.table == layout.id).collect();
         let bars = [
@@ -287,6 +293,34 @@ fn learning_curves(runs: &[Run]) -> Vec<(String, LineChart)> {
                 lines,
             };
             (task.to_string(), chart)
+        })
+        .collect()
+}
+
+/// The tested comparisons' forest plots, one per unit of difference.
+fn forests(claims: &[ClaimRecord]) -> Vec<(&'static str, Forest<'_>)> {
+    let units = [
+        (Unit::Percent, "claims-accuracy", "accuracy points"),
+        (Unit::Steps, "claims-steps", "gradient steps"),
+    ];
+    units
+        .into_iter()
+        .filter_map(|(unit, stem, name)| {
+            let rows: Vec<&ClaimRecord> = claims
+                .iter()
+                .filter(|c| c.unit == Some(unit) && c.interval.is_some())
+                .collect();
+            (!rows.is_empty()).then(|| {
+                let title = format!("The paper's claims: differences between arms ({name})");
+                (
+                    stem,
+                    Forest {
+                        title,
+                        unit: name.into(),
+                        rows,
+                    },
+                )
+            })
         })
         .collect()
 }

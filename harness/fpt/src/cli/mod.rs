@@ -58,6 +58,10 @@ enum Command {
     Reproduce(reproduce::ReproduceArgs),
     /// Tables, charts and the HTML report of a suite's runs, beside the paper's numbers.
     Report(report::ReportArgs),
+    /// The paper's claims tested on a suite's runs: per comparison of arms, the per-seed
+    /// difference, its 95% t interval over seeds, and supported / contradicted /
+    /// inconclusive (a verdict needs 3 seeds).
+    Claims(report::ClaimsArgs),
     /// Where each run of a suite stands: pending, running, done, failed, diverged (with
     /// Slurm's state for submitted runs and the last lines of a failed run's log).
     Status(status::StatusArgs),
@@ -111,7 +115,7 @@ enum InspectCommand {
 #[group(required = false, multiple = false)]
 struct ModelArg {
     /// A built-in model: gpt2, gpt2-medium, gpt2-large, gpt2-xl, gpt2-tiny, gpt2-3layer,
-    /// bert-base-uncased, minilm-l6, vit-base, lstm, lstm-384, lstm-12, lstm-12-residual,
+    /// bert-base-uncased, minilm-l6, vit-base, lstm, lstm-128, lstm-384, lstm-12, lstm-12-residual,
     /// lstm-12-residual-positions.
     #[arg(long)]
     model: Option<String>,
@@ -223,6 +227,7 @@ pub fn main() -> ExitCode {
         Command::Status(args) => status::run(args),
         Command::Bench(command) => bench::run(command),
         Command::Report(args) => report::run(args),
+        Command::Claims(args) => report::claims(args),
         Command::Data(command) => data::run(command),
         Command::Models(command) => models::run(command),
         Command::Inspect(InspectCommand::Forward {

@@ -40,6 +40,27 @@ pub struct ReportArgs {
     out: Option<PathBuf>,
 }
 
+#[derive(Debug, Args)]
+pub struct ClaimsArgs {
+    /// The suite's runs directory (the --out of `fpt reproduce`, holding suite.json).
+    #[arg(long)]
+    runs: PathBuf,
+}
+
+/// `fpt claims`: the claims table alone, from the runs on disk (writes nothing).
+pub fn claims(args: ClaimsArgs) -> Result<()> {
+    if !args.runs.join(spec::run_dir::MANIFEST).is_file() {
+        return Err(usage(format!(
+            "{} holds no suite.json: claims compare the arms of a suite; pass the --out folder of `fpt reproduce`",
+            args.runs.display()
+        )));
+    }
+    let (_, text) = reports::claims_of(&args.runs)
+        .with_context(|| format!("testing the claims on {}", args.runs.display()))?;
+    print!("{text}");
+    Ok(())
+}
+
 pub fn run(args: ReportArgs) -> Result<()> {
     let out = args.out.unwrap_or_else(|| default_folder(&args.runs));
     write(&args.runs, &out)

@@ -73,8 +73,9 @@ pub enum LstmConfigError {
 }
 
 /// Names of the presets, one per LSTM row of the slides.
-pub const PRESETS: [&str; 5] = [
+pub const PRESETS: [&str; 6] = [
     "lstm",
+    "lstm-128",
     "lstm-384",
     "lstm-12",
     "lstm-12-residual",
@@ -84,6 +85,7 @@ pub const PRESETS: [&str; 5] = [
 impl LstmConfig {
     /// A slides row by name, at the reference width (768):
     /// - `lstm`: the reference's 3-layer LN-LSTM ("LSTM");
+    /// - `lstm-128`: the same at gpt2-tiny's width (the smoke profile's stand-in);
     /// - `lstm-384`: the same at all-MiniLM-L6-v2's width (the quick profile's stand-in);
     /// - `lstm-12`: 12 layers ("12-Layer LSTM");
     /// - `lstm-12-residual`: + residual connections;
@@ -96,6 +98,10 @@ impl LstmConfig {
         };
         match name {
             "lstm" => Ok(base),
+            "lstm-128" => Ok(Self {
+                hidden_size: 128,
+                ..base
+            }),
             "lstm-384" => Ok(Self {
                 hidden_size: 384,
                 ..base
@@ -157,7 +163,11 @@ mod tests {
             .collect();
         for (name, c) in PRESETS.iter().zip(&configs) {
             c.validate().unwrap();
-            let width = if *name == "lstm-384" { 384 } else { 768 };
+            let width = match *name {
+                "lstm-128" => 128,
+                "lstm-384" => 384,
+                _ => 768,
+            };
             assert_eq!(c.hidden_size, width, "{name}");
         }
         for (i, a) in configs.iter().enumerate() {

@@ -1,0 +1,514 @@
+//! The paper's claims tested on a profile's runs: for each comparison of a claim (an arm
+//! against the next, on one task), the per-seed differences of the two arms' values, a t
+//! interval over them, and a verdict that says no more than the interval does.
+//!
+//! Rules (docs/design.md section 7):
+//! - arms are paired by seed (runs trained alike but for the arm); a verdict needs at least
+//!   [`MIN_SEEDS`] pairs, fewer is inconclusive;
+//! - the 95% t interval over the per-seed differences carries the seed-to-seed spread;
+//! - greater: supported when the interval lies above 0, contradicted when below; less the
+//!   mirror; at-least (margin m): supported above -m, contradicted below -m; about-equal:
+//!   supported inside (-m, m), contradicted wholly outside it; otherwise inconclusive;
+//! - a step count of a run that never reached its target is only a bound: it may support a
+//!   claim only in the direction the bound is safe;
+//! - a task where the paper's own numbers do not bear the claim out is listed as such and
+//!   not tested; a task whose cells this profile does not run is "not run", with why.
+
+use std::collections::BTreeMap;
+
+use polars::prelude::*;
+use spec::claims::{ArmCells, Claim, Comparison, Relation};
+use spec::reference::PaperTable;
+use spec::schema::{CellRef, SuiteManifest};
+
+use crate::aggregate::OursRecord;
+use crate::error::ReportError;
+use crate::frame::column;
+use crate::observe::Observation;
+use crate::stats::{t_interval, Bound, Interval};
+use crate::suite::{unit, Unit};
+
+/// Fewer seed pairs than this give no verdict.
+pub const MIN_SEEDS: usize = 3;
+
+/// The rule in words, for the report.
+pub const CLAIM_RULE: &str = "Each claim compares arms trained alike, seed by seed: the difference of the two arms' \
+values per seed, and a 95% Student t interval over those differences. Supported: the interval lies on the claimed side \
+(for 'about equal', inside the margin); contradicted: it lies wholly on the other side; inconclusive otherwise, or with \
+fewer than 3 seeds per arm. A task where the paper's own numbers do not bear the claim out is not tested.";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ClaimVerdict {
+    Supported,
+    Contradicted,
+    Inconclusive,
+    NotRun,
+    PaperDisagrees,
+}
+
+impl ClaimVerdict {
+    pub fn name(self) -> &'static str {
+        match self {
+            ClaimVerdict::Supported => "supported",
+            ClaimVerdict::Contradicted => "contradicted",
+            ClaimVerdict::Inconclusive => "inconclusive",
+            ClaimVerdict::NotRun => "not run",
+            ClaimVerdict::PaperDisagrees => "the paper's own numbers disagree",
+        }
+    }
+}
+
+/// One comparison of one claim, as the report shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimRecord {
+    pub claim: String,
+    pub sentence: String,
+    pub table: String,
+    pub task: String,
+    /// "fpt > random".
+    pub comparison: String,
+    pub verdict: ClaimVerdict,
+    /// The seed pairs and the interval on a − b, when there were at least two.
+    pub interval: Option<Interval>,
+    pub seeds: usize,
+    /// What the difference counts (percent: accuracy points; steps), once a run gave a value.
+    pub unit: Option<Unit>,
+    pub note: String,
+}
+
+/// Every comparison of every claim, in claims.toml order.
+pub fn evaluate(
+    claims: &[Claim],
+    paper: &[PaperTable],
+    observations: &[Observation],
+    records: &[OursRecord],
+    suite: Option<&SuiteManifest>,
+) -> Vec<ClaimRecord> {
+    let values = SeedValues::new(observations, records, suite);
+    let mut out = Vec::new();
+    for claim in claims {
+        let Some(table) = paper.iter().find(|t| t.id == claim.table) else {
+            continue;
+        };
+        for comparison in claim.comparisons(table) {
+            out.push(judge(claim, &comparison, &values));
+        }
+    }
+    out
+}
+
+fn judge(claim: &Claim, comparison: &Comparison, values: &SeedValues) -> ClaimRecord {
+    let mut record = ClaimRecord {
+        claim: claim.id.clone(),
+        sentence: claim.sentence.clone(),
+        table: claim.table.clone(),
+        task: comparison.task.clone(),
+        comparison: format!(
+            "{} {} {}",
+            comparison.a.arm,
+            claim.relation.symbol(),
+            comparison.b.arm
+        ),
+        verdict: ClaimVerdict::Inconclusive,
+        interval: None,
+        seeds: 0,
+        unit: values.unit(&comparison.a.cell),
+        note: String::new(),
+    };
+    if let Some(why) = &comparison.paper_disagrees {
+        record.verdict = ClaimVerdict::PaperDisagrees;
+        record.note = format!("the paper prints {why}");
+        return record;
+    }
+    let (a, b) = match (values.arm(&comparison.a), values.arm(&comparison.b)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(why), _) | (_, Err(why)) => {
+            record.verdict = ClaimVerdict::NotRun;
+            record.note = why;
+            return record;
+        }
+    };
+    let differences = paired_differences(&a, &b);
+    record.seeds = differences.len();
+    record.interval = t_interval(&differences.iter().map(|d| d.0).collect::<Vec<_>>());
+    let (verdict, note) = verdict(claim, &differences, record.interval);
+    (record.verdict, record.note) = (verdict, note);
+    record
+}
+
+/// The verdict the differences allow, and what limited it.
+fn verdict(
+    claim: &Claim,
+    differences: &[(f64, Bound)],
+    interval: Option<Interval>,
+) -> (ClaimVerdict, String) {
+    if differences.len() < MIN_SEEDS {
+        let note = format!(
+            "{} seed pair(s); a verdict needs at least {MIN_SEEDS}",
+            differences.len()
+        );
+        return (ClaimVerdict::Inconclusive, note);
+    }
+    let interval = interval.expect("at least two differences");
+    let (low, high, m) = (interval.low, interval.high, claim.margin);
+    let (supports, contradicts) = match claim.relation {
+        Relation::Greater => (low > 0.0, high < 0.0),
+        Relation::Less => (high < 0.0, low > 0.0),
+        Relation::AtLeast => (low > -m, high < -m),
+        Relation::AboutEqual => (low > -m && high < m, low > m || high < -m),
+    };
+    // A censored difference is only a bound: it may back a verdict only in the direction
+    // it is safe for (a true difference at most the observed one backs "less").
+    let safe = |toward_less: bool| {
+        differences.iter().all(|(_, bound)| match bound {
+            Bound::Exact => true,
+            Bound::AtMost => toward_less,
+            Bound::AtLeast => !toward_less,
+            Bound::Unknown => false,
+        })
+    };
+    let claimed_toward_less = claim.relation == Relation::Less;
+    let censored = differences
+        .iter()
+        .filter(|(_, b)| *b != Bound::Exact)
+        .count();
+    let note = match censored {
+        0 => String::new(),
+        n => format!("{n} seed(s) never reached the target: their step counts are bounds"),
+    };
+    if supports && safe(claimed_toward_less) {
+        (ClaimVerdict::Supported, note)
+    } else if contradicts && safe(!claimed_toward_less) {
+        (ClaimVerdict::Contradicted, note)
+    } else {
+        (ClaimVerdict::Inconclusive, note)
+    }
+}
+
+/// Per seed, a − b and what it is (exact, or a bound when a step count is censored).
+fn paired_differences(
+    a: &BTreeMap<u64, (f64, Bound)>,
+    b: &BTreeMap<u64, (f64, Bound)>,
+) -> Vec<(f64, Bound)> {
+    a.iter()
+        .filter_map(|(seed, &(va, ba))| {
+            let &(vb, bb) = b.get(seed)?;
+            Some((va - vb, difference_bound(ba, bb)))
+        })
+        .collect()
+}
+
+/// The bound on a − b from the bounds on a and b: a true a above its value raises the
+/// difference, a true b above its value lowers it.
+fn difference_bound(a: Bound, b: Bound) -> Bound {
+    match (a, b) {
+        (Bound::Exact, Bound::Exact) => Bound::Exact,
+        (Bound::AtLeast | Bound::Exact, Bound::AtMost | Bound::Exact) => Bound::AtLeast,
+        (Bound::AtMost | Bound::Exact, Bound::AtLeast | Bound::Exact) => Bound::AtMost,
+        _ => Bound::Unknown,
+    }
+}
+
+/// Each cell's finished values by seed, at the learning rate the report chose for it, and
+/// why a cell has none.
+struct SeedValues<'a> {
+    observations: &'a [Observation],
+    records: &'a [OursRecord],
+    suite: Option<&'a SuiteManifest>,
+}
+
+impl<'a> SeedValues<'a> {
+    fn new(
+        observations: &'a [Observation],
+        records: &'a [OursRecord],
+        suite: Option<&'a SuiteManifest>,
+    ) -> Self {
+        SeedValues {
+            observations,
+            records,
+            suite,
+        }
+    }
+
+    /// An arm's value per seed (train minus test where asked), or why it has none.
+    fn arm(&self, arm: &ArmCells) -> Result<BTreeMap<u64, (f64, Bound)>, String> {
+        let values = self.cell(&arm.cell)?;
+        let Some(minus) = &arm.minus else {
+            return Ok(values);
+        };
+        let minus = self.cell(minus)?;
+        Ok(values
+            .into_iter()
+            .filter_map(|(seed, (v, b))| {
+                let &(m, mb) = minus.get(&seed)?;
+                Some((seed, (v - m, difference_bound(b, mb))))
+            })
+            .collect())
+    }
+
+    fn cell(&self, cell: &CellRef) -> Result<BTreeMap<u64, (f64, Bound)>, String> {
+        if let Some(reason) = self.excluded(cell) {
+            return Err(format!("({}, {}): {reason}", cell.row, cell.column));
+        }
+        let chosen: Vec<&OursRecord> = self.records.iter().filter(|r| &r.cell == cell).collect();
+        let lr = match chosen.as_slice() {
+            [] => {
+                return Err(format!(
+                    "no run of this profile serves ({}, {})",
+                    cell.row, cell.column
+                ))
+            }
+            [one] => one.measured.lr,
+            _ => {
+                return Err(format!(
+                    "({}, {}): no learning rate was selected",
+                    cell.row, cell.column
+                ))
+            }
+        };
+        Ok(self
+            .observations
+            .iter()
+            .filter(|o| o.table == cell.table && o.row == cell.row && o.column == cell.column)
+            .filter(|o| o.lr == lr)
+            .filter_map(|o| Some((o.seed, (o.value?, o.bound))))
+            .collect())
+    }
+
+    /// What the cell's values count.
+    fn unit(&self, cell: &CellRef) -> Option<Unit> {
+        self.observations
+            .iter()
+            .find(|o| o.table == cell.table && o.row == cell.row && o.column == cell.column)
+            .map(|o| unit(o.metric))
+    }
+
+    /// The reason the suite gives for not running a cell.
+    fn excluded(&self, cell: &CellRef) -> Option<String> {
+        let suite = self.suite?;
+        suite
+            .unsupported
+            .iter()
+            .chain(&suite.not_in_profile)
+            .find(|e| &e.cell == cell)
+            .map(|e| e.reason.clone())
+    }
+}
+
+/// The claims in the long format of claims.csv and claims.parquet.
+pub fn claims_frame(claims: &[ClaimRecord]) -> Result<DataFrame, ReportError> {
+    let text = |f: fn(&ClaimRecord) -> String| claims.iter().map(f).collect::<Vec<_>>();
+    let interval = |f: fn(&Interval) -> f64| {
+        claims
+            .iter()
+            .map(|c| c.interval.as_ref().map(f))
+            .collect::<Vec<_>>()
+    };
+    DataFrame::new_infer_height(vec![
+        column("claim", text(|c| c.claim.clone())),
+        column("table", text(|c| c.table.clone())),
+        column("task", text(|c| c.task.clone())),
+        column("comparison", text(|c| c.comparison.clone())),
+        column("verdict", text(|c| c.verdict.name().into())),
+        column(
+            "seeds",
+            claims.iter().map(|c| c.seeds as u32).collect::<Vec<_>>(),
+        ),
+        column(
+            "unit",
+            claims
+                .iter()
+                .map(|c| c.unit.map(|u| u.name()))
+                .collect::<Vec<_>>(),
+        ),
+        column("difference", interval(|i| i.mean)),
+        column("low", interval(|i| i.low)),
+        column("high", interval(|i| i.high)),
+        column("note", text(|c| c.note.clone())),
+        column("sentence", text(|c| c.sentence.clone())),
+    ])
+    .map_err(ReportError::frame("claims"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::measurement::Measurement;
+    use spec::claims::{Arms, ClaimMetric};
+    use spec::schema::Metric;
+
+    fn claim(relation: Relation, margin: f64) -> Claim {
+        Claim {
+            id: "c".into(),
+            sentence: "s".into(),
+            table: "modality".into(),
+            arms: Arms::Rows,
+            order: vec!["fpt".into(), "random".into()],
+            relation,
+            margin,
+            metric: ClaimMetric::Value,
+            over: Some(vec!["mnist".into()]),
+        }
+    }
+
+    fn obs(row: &str, seed: u64, value: f64, bound: Bound) -> Observation {
+        Observation {
+            table: "modality".into(),
+            row: row.into(),
+            column: "mnist".into(),
+            metric: Metric::TestAccuracy,
+            run: format!("{row}-{seed}"),
+            lr: Some(1e-3),
+            seed,
+            model: "m".into(),
+            value: Some(value),
+            bound,
+            validation: None,
+            diverged: false,
+            sampled: false,
+            finished: true,
+        }
+    }
+
+    fn record(row: &str) -> OursRecord {
+        let mut measured = Measurement::empty(Some(Unit::Percent));
+        measured.lr = Some(1e-3);
+        OursRecord {
+            cell: CellRef::new("modality", row, "mnist"),
+            measured,
+            text: None,
+            preset: None,
+            note: String::new(),
+        }
+    }
+
+    /// The verdict on FPT against Random on MNIST, given each arm's values by seed, as if
+    /// the paper's numbers bore the relation out (they bear out only "greater" here).
+    fn run(claim: &Claim, fpt: &[f64], random: &[f64]) -> ClaimRecord {
+        let paper = spec::reference::tables().unwrap();
+        let table = paper.iter().find(|t| t.id == "modality").unwrap();
+        let mut observations: Vec<Observation> = Vec::new();
+        for (row, values) in [("fpt", fpt), ("random", random)] {
+            for (seed, v) in values.iter().enumerate() {
+                observations.push(obs(row, seed as u64, *v, Bound::Exact));
+            }
+        }
+        let records = [record("fpt"), record("random")];
+        let values = SeedValues::new(&observations, &records, None);
+        let comparison = Comparison {
+            paper_disagrees: None,
+            ..claim.comparisons(table).remove(0)
+        };
+        judge(claim, &comparison, &values)
+    }
+
+    #[test]
+    fn a_clear_gap_over_three_seeds_is_supported_and_its_reverse_contradicted() {
+        let greater = claim(Relation::Greater, 0.0);
+        let r = run(&greater, &[70.0, 72.0, 69.0], &[25.0, 31.0, 28.0]);
+        assert_eq!(r.verdict, ClaimVerdict::Supported, "{r:?}");
+        let i = r.interval.unwrap();
+        assert!((i.mean - (211.0 - 84.0) / 3.0).abs() < 1e-9 && i.low > 0.0);
+        let reversed = run(&greater, &[25.0, 31.0, 28.0], &[70.0, 72.0, 69.0]);
+        assert_eq!(reversed.verdict, ClaimVerdict::Contradicted);
+    }
+
+    #[test]
+    fn seed_noise_and_identical_arms_are_inconclusive() {
+        let greater = claim(Relation::Greater, 0.0);
+        // The same spread on both sides, shuffled: differences of both signs.
+        let noise = run(
+            &greater,
+            &[70.0, 66.0, 74.0, 69.0],
+            &[68.0, 73.0, 67.0, 71.0],
+        );
+        assert_eq!(noise.verdict, ClaimVerdict::Inconclusive, "{noise:?}");
+        let same = run(&greater, &[70.0, 66.0, 74.0], &[70.0, 66.0, 74.0]);
+        assert_eq!(same.verdict, ClaimVerdict::Inconclusive);
+        let less = run(
+            &claim(Relation::Less, 0.0),
+            &[70.0, 66.0, 74.0],
+            &[70.0, 66.0, 74.0],
+        );
+        assert_eq!(less.verdict, ClaimVerdict::Inconclusive);
+    }
+
+    #[test]
+    fn two_seeds_never_give_a_verdict() {
+        let r = run(&claim(Relation::Greater, 0.0), &[90.0, 91.0], &[10.0, 11.0]);
+        assert_eq!(r.verdict, ClaimVerdict::Inconclusive);
+        assert!(r.note.contains("2 seed pair(s)"), "{}", r.note);
+    }
+
+    #[test]
+    fn about_equal_needs_the_interval_inside_the_margin() {
+        let equal = claim(Relation::AboutEqual, 3.0);
+        let close = run(&equal, &[70.0, 71.0, 69.5, 70.2], &[70.3, 70.6, 69.9, 70.0]);
+        assert_eq!(close.verdict, ClaimVerdict::Supported, "{close:?}");
+        let far = run(&equal, &[80.0, 81.0, 79.0], &[70.0, 70.5, 69.0]);
+        assert_eq!(far.verdict, ClaimVerdict::Contradicted);
+        let wide = run(&equal, &[60.0, 80.0, 70.0], &[70.0, 70.0, 70.0]);
+        assert_eq!(wide.verdict, ClaimVerdict::Inconclusive);
+    }
+
+    #[test]
+    fn censored_steps_back_a_verdict_only_where_the_bound_is_safe() {
+        let less = claim(Relation::Less, 0.0);
+        // FPT reached the target in ~100 steps; Random never did in 300 (>= 300).
+        let d = [
+            (
+                100.0 - 300.0,
+                difference_bound(Bound::Exact, Bound::AtLeast),
+            ),
+            (
+                120.0 - 300.0,
+                difference_bound(Bound::Exact, Bound::AtLeast),
+            ),
+            (90.0 - 300.0, difference_bound(Bound::Exact, Bound::AtLeast)),
+        ];
+        let interval = t_interval(&d.map(|x| x.0));
+        assert_eq!(verdict(&less, &d, interval).0, ClaimVerdict::Supported);
+        // The true gap is even more negative, so "greater" is contradicted safely.
+        let greater = claim(Relation::Greater, 0.0);
+        assert_eq!(
+            verdict(&greater, &d, interval).0,
+            ClaimVerdict::Contradicted
+        );
+        // FPT censored too: a bound minus a bound says nothing.
+        let both = d.map(|(v, _)| (v, difference_bound(Bound::AtLeast, Bound::AtLeast)));
+        assert_eq!(
+            verdict(&less, &both, interval).0,
+            ClaimVerdict::Inconclusive
+        );
+        // Only FPT censored (>= 300 against ~100): the gap is at least what we saw, which
+        // contradicts "less" and supports "greater" safely.
+        let slow = [
+            (200.0, Bound::AtLeast),
+            (190.0, Bound::AtLeast),
+            (210.0, Bound::AtLeast),
+        ];
+        let interval = t_interval(&slow.map(|x| x.0));
+        assert_eq!(
+            verdict(&less, &slow, interval).0,
+            ClaimVerdict::Contradicted
+        );
+        assert_eq!(
+            verdict(&greater, &slow, interval).0,
+            ClaimVerdict::Supported
+        );
+    }
+
+    #[test]
+    fn the_papers_disagreement_and_unrun_cells_are_reported_not_tested() {
+        let paper = spec::reference::tables().unwrap();
+        let xor = Claim {
+            over: Some(vec!["bit-xor".into()]),
+            ..claim(Relation::Greater, 0.0)
+        };
+        let out = evaluate(&[xor], &paper, &[], &[], None);
+        assert_eq!(out[0].verdict, ClaimVerdict::PaperDisagrees);
+        assert!(out[0].note.contains("100% vs 100%"), "{}", out[0].note);
+        let out = evaluate(&[claim(Relation::Greater, 0.0)], &paper, &[], &[], None);
+        assert_eq!(out[0].verdict, ClaimVerdict::NotRun);
+    }
+}
