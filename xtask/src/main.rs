@@ -14,7 +14,7 @@ mod test;
 mod tidy;
 
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 
 use anyhow::{ensure, Context, Result};
@@ -62,9 +62,14 @@ fn exit_code_of(status: std::process::ExitStatus) -> ExitCode {
     }
 }
 
-/// The workspace folder (xtask's parent).
+/// The workspace folder (xtask's parent). Cargo sets CARGO_MANIFEST_DIR when it runs xtask
+/// (`cargo xtask`, `cargo test`), and that value is read first: the compile-time one is the
+/// path of whichever checkout built the binary, and a target folder shared by checkouts at
+/// other paths reuses it (cargo fingerprints paths relative to the workspace).
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    manifest_dir
         .parent()
         .expect("xtask lives inside the workspace")
         .to_path_buf()
