@@ -358,6 +358,7 @@ mod tests {
             validation,
             diverged: seed == 1,
             sampled: false,
+            data_sha256: None,
             finished: true,
         }
     }

@@ -3,7 +3,8 @@
 //! interval over them, and a verdict that says no more than the interval does.
 //!
 //! Rules (docs/design.md section 7):
-//! - arms are paired by seed (runs trained alike but for the arm); a verdict needs at least
+//! - arms are paired by seed (runs trained alike but for the arm) and only where both were
+//!   scored on the same examples (equal data hashes); a verdict needs at least
 //!   [`MIN_SEEDS`] pairs, fewer is inconclusive;
 //! - the 95% t interval over the per-seed differences carries the seed-to-seed spread;
 //! - greater: supported when the interval lies above 0, contradicted when below; less the
@@ -128,10 +129,18 @@ fn judge(claim: &Claim, comparison: &Comparison, values: &SeedValues) -> ClaimRe
             return record;
         }
     };
-    let differences = paired_differences(&a, &b);
+    let (differences, other_data) = paired_differences(&a, &b);
     record.seeds = differences.len();
     record.interval = t_interval(&differences.iter().map(|d| d.0).collect::<Vec<_>>());
-    let (verdict, note) = verdict(claim, &differences, record.interval);
+    let (verdict, mut note) = verdict(claim, &differences, record.interval);
+    if other_data > 0 {
+        let left_out = format!("{other_data} seed pair(s) scored on different examples left out");
+        note = [note, left_out]
+            .into_iter()
+            .filter(|n| !n.is_empty())
+            .collect::<Vec<_>>()
+            .join("; ");
+    }
     (record.verdict, record.note) = (verdict, note);
     record
 }
@@ -185,17 +194,35 @@ fn verdict(
     }
 }
 
-/// Per seed, a − b and what it is (exact, or a bound when a step count is censored).
+/// One arm's value on one seed, whether it is a bound, and the examples it was scored on.
+#[derive(Debug, Clone)]
+struct SeedValue {
+    value: f64,
+    bound: Bound,
+    data: Option<String>,
+}
+
+/// Per seed, a − b and what it is (exact, or a bound when a step count is censored), and
+/// how many seed pairs were left out for being scored on different examples.
 fn paired_differences(
-    a: &BTreeMap<u64, (f64, Bound)>,
-    b: &BTreeMap<u64, (f64, Bound)>,
-) -> Vec<(f64, Bound)> {
-    a.iter()
-        .filter_map(|(seed, &(va, ba))| {
-            let &(vb, bb) = b.get(seed)?;
-            Some((va - vb, difference_bound(ba, bb)))
+    a: &BTreeMap<u64, SeedValue>,
+    b: &BTreeMap<u64, SeedValue>,
+) -> (Vec<(f64, Bound)>, usize) {
+    let mut other_data = 0;
+    let differences = a
+        .iter()
+        .filter_map(|(seed, a)| {
+            let b = b.get(seed)?;
+            if let (Some(da), Some(db)) = (&a.data, &b.data) {
+                if da != db {
+                    other_data += 1;
+                    return None;
+                }
+            }
+            Some((a.value - b.value, difference_bound(a.bound, b.bound)))
         })
-        .collect()
+        .collect();
+    (differences, other_data)
 }
 
 /// The bound on a − b from the bounds on a and b: a true a above its value raises the
@@ -231,7 +258,7 @@ impl<'a> SeedValues<'a> {
     }
 
     /// An arm's value per seed (train minus test where asked), or why it has none.
-    fn arm(&self, arm: &ArmCells) -> Result<BTreeMap<u64, (f64, Bound)>, String> {
+    fn arm(&self, arm: &ArmCells) -> Result<BTreeMap<u64, SeedValue>, String> {
         let values = self.cell(&arm.cell)?;
         let Some(minus) = &arm.minus else {
             return Ok(values);
@@ -239,14 +266,19 @@ impl<'a> SeedValues<'a> {
         let minus = self.cell(minus)?;
         Ok(values
             .into_iter()
-            .filter_map(|(seed, (v, b))| {
-                let &(m, mb) = minus.get(&seed)?;
-                Some((seed, (v - m, difference_bound(b, mb))))
+            .filter_map(|(seed, v)| {
+                let m = minus.get(&seed)?;
+                let value = SeedValue {
+                    value: v.value - m.value,
+                    bound: difference_bound(v.bound, m.bound),
+                    data: v.data,
+                };
+                Some((seed, value))
             })
             .collect())
     }
 
-    fn cell(&self, cell: &CellRef) -> Result<BTreeMap<u64, (f64, Bound)>, String> {
+    fn cell(&self, cell: &CellRef) -> Result<BTreeMap<u64, SeedValue>, String> {
         if let Some(reason) = self.excluded(cell) {
             return Err(format!("({}, {}): {reason}", cell.row, cell.column));
         }
@@ -271,7 +303,14 @@ impl<'a> SeedValues<'a> {
             .iter()
             .filter(|o| o.table == cell.table && o.row == cell.row && o.column == cell.column)
             .filter(|o| o.lr == lr)
-            .filter_map(|o| Some((o.seed, (o.value?, o.bound))))
+            .filter_map(|o| {
+                let value = SeedValue {
+                    value: o.value?,
+                    bound: o.bound,
+                    data: o.data_sha256.clone(),
+                };
+                Some((o.seed, value))
+            })
             .collect())
     }
 
@@ -366,6 +405,7 @@ mod tests {
             validation: None,
             diverged: false,
             sampled: false,
+            data_sha256: None,
             finished: true,
         }
     }
@@ -431,6 +471,37 @@ mod tests {
             &[70.0, 66.0, 74.0],
         );
         assert_eq!(less.verdict, ClaimVerdict::Inconclusive);
+    }
+
+    #[test]
+    fn arms_scored_on_different_examples_are_not_paired() {
+        let paper = spec::reference::tables().unwrap();
+        let table = paper.iter().find(|t| t.id == "modality").unwrap();
+        let greater = claim(Relation::Greater, 0.0);
+        let mut observations = Vec::new();
+        for seed in 0..3 {
+            for (row, value, data) in [("fpt", 70.0, "same"), ("random", 25.0, "same")] {
+                let mut o = obs(row, seed, value + seed as f64, Bound::Exact);
+                // Seed 2's random arm scored other examples.
+                let other = row == "random" && seed == 2;
+                o.data_sha256 = Some(if other { "other" } else { data }.into());
+                observations.push(o);
+            }
+        }
+        let records = [record("fpt"), record("random")];
+        let values = SeedValues::new(&observations, &records, None);
+        let comparison = Comparison {
+            paper_disagrees: None,
+            ..greater.comparisons(table).remove(0)
+        };
+        let r = judge(&greater, &comparison, &values);
+        assert_eq!((r.verdict, r.seeds), (ClaimVerdict::Inconclusive, 2));
+        assert!(
+            r.note
+                .contains("1 seed pair(s) scored on different examples"),
+            "{}",
+            r.note
+        );
     }
 
     #[test]

@@ -116,6 +116,8 @@ mod tests {
             },
             finished_at: "2026-01-01T00:00:00Z".into(),
             slurm: None,
+            data_sha256: None,
+            spec_sha256: None,
         }
     }
 

@@ -27,6 +27,8 @@ pub struct Observation {
     pub validation: Option<f64>,
     pub diverged: bool,
     pub sampled: bool,
+    /// The hash of the examples the run's final evaluation scored, when recorded.
+    pub data_sha256: Option<String>,
     pub finished: bool,
 }
 
@@ -130,6 +132,7 @@ pub fn suite_observations(suite: &SuiteManifest, runs: &[Run]) -> Vec<Observatio
                 validation: result.and_then(|r| r.validation_accuracy),
                 diverged: result.is_some_and(|r| r.diverged),
                 sampled: result.is_some_and(|r| r.sampled_eval),
+                data_sha256: result.and_then(|r| r.data_sha256.clone()),
                 finished: result.is_some(),
             });
         }
@@ -201,6 +204,7 @@ pub fn ungrouped_runs(runs: &[Run]) -> (TableLayout, Vec<Observation>) {
             validation: result.validation_accuracy,
             diverged: result.diverged,
             sampled: result.sampled_eval,
+            data_sha256: result.data_sha256.clone(),
             finished: true,
         })
         .collect();

@@ -157,6 +157,31 @@ fn train_writes_a_run_directory_in_the_design_schema() {
     // Three evaluations: steps 0, 10, 20.
     let lines = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
     assert_eq!(lines.lines().count(), 3);
+    // The final evaluation's answers, one per example and bit position, agree with its
+    // accuracy; the hashes name the examples scored and the spec as written.
+    let predictions: Vec<serde_json::Value> =
+        std::fs::read_to_string(out.join("predictions.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+    assert!(!predictions.is_empty() && predictions.iter().all(|p| p["position"].is_u64()));
+    let right = predictions
+        .iter()
+        .filter(|p| p["label"] == p["predicted"])
+        .count();
+    let accuracy = result["test_accuracy"].as_f64().unwrap();
+    assert!(
+        (right as f64 / predictions.len() as f64 - accuracy).abs() < 1e-9,
+        "{right} of {} right, accuracy {accuracy}",
+        predictions.len()
+    );
+    let spec_bytes = std::fs::read(out.join("spec.toml")).unwrap();
+    assert_eq!(
+        result["spec_sha256"].as_str().unwrap(),
+        training::predictions::bytes_sha256(&spec_bytes)
+    );
+    assert_eq!(result["data_sha256"].as_str().unwrap().len(), 64);
 
     // The spec it wrote trains the same run again (`fpt train --spec`).
     let again = tmp.path().join("again");

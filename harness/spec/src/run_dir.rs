@@ -9,11 +9,15 @@ use std::sync::Arc;
 use datasets::lock::{FileLock, Holder, LockError};
 
 use crate::run::RunSpec;
-use crate::schema::{check_version, AttentionMaps, EvalRecord, RunResult, SuiteManifest};
+use crate::schema::{
+    check_version, AttentionMaps, EvalRecord, Prediction, RunResult, SuiteManifest,
+};
 
 pub const SPEC: &str = "spec.toml";
 pub const METRICS: &str = "metrics.jsonl";
 pub const RESULT: &str = "result.json";
+/// The final evaluation's per-example predictions ([`crate::schema::Prediction`] lines).
+pub const PREDICTIONS: &str = "predictions.jsonl";
 pub const CHECKPOINT: &str = "checkpoint.safetensors";
 /// The attention maps some runs dump ([`AttentionMaps`]).
 pub const ATTENTION: &str = "attention.json";
@@ -194,6 +198,14 @@ impl RunDir {
             .collect();
         write_atomic(&self.file(METRICS), text.as_bytes())?;
         Ok(kept)
+    }
+
+    pub fn write_predictions(&self, predictions: &[Prediction]) -> Result<(), RunDirError> {
+        let text: String = predictions
+            .iter()
+            .map(|p| serde_json::to_string(p).expect("predictions serialise") + "\n")
+            .collect();
+        write_atomic(&self.file(PREDICTIONS), text.as_bytes())
     }
 
     pub fn write_result(&self, result: &RunResult) -> Result<(), RunDirError> {

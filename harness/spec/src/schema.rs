@@ -112,6 +112,27 @@ pub struct RunResult {
     /// Where Slurm ran it, when it ran as a Slurm job.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slurm: Option<SlurmPlacement>,
+    /// SHA-256 over the examples the final evaluation scored (inputs and labels as tensors:
+    /// dtype, shape, bytes): two arms are compared only on equal hashes. Absent in results
+    /// written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_sha256: Option<String>,
+    /// SHA-256 of the run's spec.toml as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec_sha256: Option<String>,
+}
+
+/// One line of predictions.jsonl: the final evaluation's answer on one example (on one
+/// position of it, for the bit tasks), beside the label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Prediction {
+    /// The example's index within the evaluated split, in evaluation order.
+    pub example: u64,
+    /// The position within the example, for tasks that answer per token (the bit tasks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<u64>,
+    pub label: i64,
+    pub predicted: i64,
 }
 
 /// The Slurm job (and array task) a run ran in, and the node, from Slurm's environment.

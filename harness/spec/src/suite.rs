@@ -726,6 +726,43 @@ mod tests {
         assert!(cifar.reason.contains("offline"), "{}", cifar.reason);
     }
 
+    /// The extended profile runs, offline, every claim's arms that quick leaves out.
+    #[test]
+    fn the_extended_profile_runs_the_claims_quick_leaves_out() {
+        let suite = expand("extended");
+        assert!(suite.seeds >= 3);
+        let serves = |table: &str, row: &str, column: &str| {
+            let cell = CellRef::new(table, row, column);
+            suite
+                .runs
+                .iter()
+                .any(|r| r.cells.iter().any(|c| c.cell == cell))
+        };
+        for (table, row, column) in [
+            ("parameter-importance", "mnist", "layernorm"),
+            ("parameter-importance", "listops", "input"),
+            ("depth-with-layernorm", "2-layers", "random"),
+            ("finetune-more", "feedforward", "listops"),
+            ("lstm-ablation", "residual", "mnist"),
+            ("architecture", "lstm-star", "bit-memory"),
+            ("statistics-only", "statistics-only", "listops"),
+            ("modality", "bit", "mnist"),
+        ] {
+            assert!(serves(table, row, column), "({table}, {row}, {column})");
+        }
+        let models: Vec<String> = suite.runs.iter().map(|r| r.spec.model.label()).collect();
+        assert!(
+            models
+                .iter()
+                .all(|m| m == "minilm-l6" || m.starts_with("lstm")),
+            "only offline models: {models:?}"
+        );
+        assert!(!suite
+            .runs
+            .iter()
+            .any(|r| r.spec.task.name().starts_with("cifar")));
+    }
+
     #[test]
     fn tables_and_seeds_can_be_narrowed() {
         let paper = crate::reference::tables().unwrap();

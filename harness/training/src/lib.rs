@@ -8,6 +8,7 @@ pub mod bench;
 pub mod executor;
 pub mod feature_cache;
 pub mod optim;
+pub mod predictions;
 pub mod run_status;
 pub mod slurm;
 pub mod task;

@@ -14,10 +14,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tch::{Kind, Tensor};
 
 use crate::feature_cache::{Draws, StepInputs};
+use crate::predictions;
 use models::device::TchDevice;
 use spec::model::{FrozenPrecision, InitKind};
 use spec::run::{DeviceSpec, RunSpec, SpecError};
-use spec::run_dir::{RunDir, RunDirError, CHECKPOINT};
+use spec::run_dir::{self, RunDir, RunDirError, CHECKPOINT};
 use spec::schema::{EvalRecord, RunResult, SlurmPlacement, SCHEMA_VERSION};
 use spec::task::TaskShape;
 
@@ -613,12 +614,23 @@ impl<'a> Session<'a> {
                 .map(|(set, _)| evaluate(self.model, &set.to_device(spec.device.tch())).1),
             false => None,
         };
+        // The last weights' answers on the whole evaluated split (also under a
+        // sampled-batch evaluation), and what that split and the spec were.
+        self.dir
+            .write_predictions(&predictions::predictions(self.model, &self.held_out))?;
+        let spec_toml =
+            std::fs::read(self.dir.file(run_dir::SPEC)).map_err(|source| RunDirError::Io {
+                path: self.dir.file(run_dir::SPEC).display().to_string(),
+                source,
+            })?;
         let wall_seconds = self.wall(state);
         let result = summarise(
             spec,
             self.dir,
             self.model,
             Outcome {
+                data_sha256: predictions::data_sha256(&self.held_out),
+                spec_sha256: predictions::bytes_sha256(&spec_toml),
                 eval_split: self.eval_split,
                 diverged_at,
                 validation_accuracy,
@@ -667,6 +679,8 @@ fn sampled_batches(set: &Batch, spec: &RunSpec, step: u64, batches: usize) -> Ba
 
 /// How a training ended, for result.json.
 struct Outcome {
+    data_sha256: String,
+    spec_sha256: String,
     eval_split: String,
     diverged_at: Option<u64>,
     validation_accuracy: Option<f64>,
@@ -695,6 +709,8 @@ fn summarise(
     outcome: Outcome,
 ) -> Result<RunResult, TrainError> {
     let Outcome {
+        data_sha256,
+        spec_sha256,
         eval_split,
         diverged_at,
         validation_accuracy,
@@ -741,6 +757,8 @@ fn summarise(
         versions: crate::versions(),
         finished_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
         slurm: SlurmPlacement::from_env(),
+        data_sha256: Some(data_sha256),
+        spec_sha256: Some(spec_sha256),
     })
 }
 

@@ -21,8 +21,10 @@ use super::usage;
 
 #[derive(Debug, Args)]
 pub struct ReproduceArgs {
-    /// Which profile: smoke (CI-sized), quick (~20 min on 2 CPU cores, offline), paper (the
-    /// paper's settings, for CUDA machines or a cluster), or any experiments/profiles/NAME.toml.
+    /// Which profile: smoke (CI-sized), quick (~30 min on 2 CPU cores, offline, 3 seeds:
+    /// tests the claims that separate at its budget), extended (several hours, offline, every
+    /// claim MiniLM and the offline data allow), paper (the paper's settings, for CUDA
+    /// machines or a cluster), or any experiments/profiles/NAME.toml.
     #[arg(long, default_value = "quick")]
     profile: String,
     /// Only these tables of the profile (comma-separated ids, e.g. modality,architecture).
