@@ -11,7 +11,8 @@
 //!   mirror; at-least (margin m): supported above -m, contradicted below -m; about-equal:
 //!   supported inside (-m, m), contradicted wholly outside it; otherwise inconclusive;
 //! - a step count of a run that never reached its target is only a bound: it may support a
-//!   claim only in the direction the bound is safe;
+//!   claim only in the direction the bound is safe, never an "about equal" one;
+//! - every seed giving the same difference (zero-width interval) is inconclusive;
 //! - a task where the paper's own numbers do not bear the claim out is listed as such and
 //!   not tested; a task whose cells this profile does not run is "not run", with why.
 
@@ -36,7 +37,8 @@ pub const MIN_SEEDS: usize = 3;
 pub const CLAIM_RULE: &str = "Each claim compares arms trained alike, seed by seed: the difference of the two arms' \
 values per seed, and a 95% Student t interval over those differences. Supported: the interval lies on the claimed side \
 (for 'about equal', inside the margin); contradicted: it lies wholly on the other side; inconclusive otherwise, or with \
-fewer than 3 seeds per arm. A task where the paper's own numbers do not bear the claim out is not tested.";
+fewer than 3 seeds per arm, or when every seed gave the same difference. A task where the paper's own numbers do not bear \
+the claim out is not tested (for 'at least', the paper's pair is read without the margin).";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum ClaimVerdict {
@@ -135,11 +137,7 @@ fn judge(claim: &Claim, comparison: &Comparison, values: &SeedValues) -> ClaimRe
     let (verdict, mut note) = verdict(claim, &differences, record.interval);
     if other_data > 0 {
         let left_out = format!("{other_data} seed pair(s) scored on different examples left out");
-        note = [note, left_out]
-            .into_iter()
-            .filter(|n| !n.is_empty())
-            .collect::<Vec<_>>()
-            .join("; ");
+        note = join_notes(&[&note, &left_out]);
     }
     (record.verdict, record.note) = (verdict, note);
     record
@@ -185,6 +183,18 @@ fn verdict(
         0 => String::new(),
         n => format!("{n} seed(s) never reached the target: their step counts are bounds"),
     };
+    // Equal differences on every seed (a step count on the evaluation grid) give a
+    // zero-width interval, which says nothing about the spread.
+    if interval.high - interval.low == 0.0 {
+        let same = "every seed gave the same difference: no spread to judge by";
+        return (ClaimVerdict::Inconclusive, join_notes(&[&note, same]));
+    }
+    // "About equal" is a two-sided statement: bounds cannot back it either way.
+    if claim.relation == Relation::AboutEqual && censored > 0 {
+        return (ClaimVerdict::Inconclusive, note);
+    }
+    // Otherwise the interval is one for the mean of the observed (capped) differences; a
+    // true mean on the safe side of that mean is on the safe side of its limit too.
     if supports && safe(claimed_toward_less) {
         (ClaimVerdict::Supported, note)
     } else if contradicts && safe(!claimed_toward_less) {
@@ -192,6 +202,12 @@ fn verdict(
     } else {
         (ClaimVerdict::Inconclusive, note)
     }
+}
+
+/// The non-empty notes, "; "-separated.
+fn join_notes(notes: &[&str]) -> String {
+    let kept: Vec<&str> = notes.iter().copied().filter(|n| !n.is_empty()).collect();
+    kept.join("; ")
 }
 
 /// One arm's value on one seed, whether it is a bound, and the examples it was scored on.
@@ -502,6 +518,24 @@ mod tests {
             "{}",
             r.note
         );
+    }
+
+    #[test]
+    fn no_spread_or_censored_about_equal_give_no_verdict() {
+        // FPT first at step 100, Random at 200, on every seed: the evaluation grid's
+        // resolution, not a measured spread.
+        let less = claim(Relation::Less, 0.0);
+        let r = run(&less, &[100.0, 100.0, 100.0], &[200.0, 200.0, 200.0]);
+        assert_eq!(r.verdict, ClaimVerdict::Inconclusive);
+        assert!(r.note.contains("same difference"), "{}", r.note);
+        let equal = claim(Relation::AboutEqual, 3.0);
+        let d = [
+            (0.1, Bound::AtMost),
+            (-0.2, Bound::Exact),
+            (0.3, Bound::Exact),
+        ];
+        let interval = t_interval(&d.map(|x| x.0));
+        assert_eq!(verdict(&equal, &d, interval).0, ClaimVerdict::Inconclusive);
     }
 
     #[test]

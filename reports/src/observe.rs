@@ -27,7 +27,7 @@ pub struct Observation {
     pub validation: Option<f64>,
     pub diverged: bool,
     pub sampled: bool,
-    /// The hash of the examples the run's final evaluation scored, when recorded.
+    /// The hash of the run's evaluated split, when recorded.
     pub data_sha256: Option<String>,
     pub finished: bool,
 }

@@ -13,7 +13,8 @@ use crate::run::RunSpec;
 use crate::schema::{CellRef, NotComparableCell};
 use crate::suite::Suite;
 
-/// How `ours` departs from `paper` in what decides a number; empty when it does not.
+/// How `ours` departs from `paper` in what decides a number (the evaluation grid included:
+/// it sets the resolution of steps-to-target cells); empty when it does not.
 pub fn differences(ours: &RunSpec, paper: &RunSpec) -> Vec<String> {
     let mut reasons = Vec::new();
     let mut differ = |differs: bool, reason: String| {
@@ -56,6 +57,27 @@ pub fn differences(ours: &RunSpec, paper: &RunSpec) -> Vec<String> {
             "evaluated on {}, the paper on {}",
             scored(ours),
             scored(paper)
+        ),
+    );
+    differ(
+        ours.eval_every != paper.eval_every,
+        format!(
+            "evaluated every {} steps for {}",
+            ours.eval_every, paper.eval_every
+        ),
+    );
+    differ(
+        ours.clip_grad_norm != paper.clip_grad_norm
+            || ours.input_dropout != paper.input_dropout
+            || ours.orthogonal_gain != paper.orthogonal_gain,
+        format!(
+            "gradient clipping {}, input dropout {}, orthogonal gain {} for {}, {}, {}",
+            ours.clip_grad_norm,
+            ours.input_dropout,
+            ours.orthogonal_gain,
+            paper.clip_grad_norm,
+            paper.input_dropout,
+            paper.orthogonal_gain
         ),
     );
     differ(
@@ -170,6 +192,8 @@ fn setups(suite: &Suite) -> BTreeMap<CellRef, Setup<'_>> {
             });
             if !setup.lrs.contains(&run.spec.optimizer.lr) {
                 setup.lrs.push(run.spec.optimizer.lr);
+                // A set: the same sweep listed in another order is the same setup.
+                setup.lrs.sort_by(f64::total_cmp);
             }
         }
     }

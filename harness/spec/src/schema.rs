@@ -112,9 +112,10 @@ pub struct RunResult {
     /// Where Slurm ran it, when it ran as a Slurm job.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slurm: Option<SlurmPlacement>,
-    /// SHA-256 over the examples the final evaluation scored (inputs and labels as tensors:
-    /// dtype, shape, bytes): two arms are compared only on equal hashes. Absent in results
-    /// written before it was recorded.
+    /// SHA-256 over the evaluated split's examples (inputs and labels as tensors: dtype,
+    /// shape, bytes; under sampled-batch evaluation, the split the batches are drawn from):
+    /// two arms are compared only on equal hashes. Absent in results written before it was
+    /// recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_sha256: Option<String>,
     /// SHA-256 of the run's spec.toml as written.

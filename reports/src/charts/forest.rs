@@ -1,6 +1,7 @@
 //! The claims' forest plot: one line per tested comparison, its mean per-seed difference a − b
-//! with the 95% interval as a whisker, against the zero line (and the margin of "about equal"
-//! and "at least" claims). Comparisons in one unit share a chart: accuracy points, or steps.
+//! with the 95% interval as a whisker, against the zero line, coloured by verdict (the margins
+//! of "about equal" and "at least" claims are in the claims table, not drawn). Comparisons in
+//! one unit share a chart: accuracy points, or steps.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
