@@ -200,6 +200,12 @@ impl RunDir {
         Ok(kept)
     }
 
+    /// spec.toml as written, byte for byte (what the run's spec hash covers).
+    pub fn spec_bytes(&self) -> Result<Vec<u8>, RunDirError> {
+        let path = self.file(SPEC);
+        fs::read(&path).map_err(io_err(&path))
+    }
+
     pub fn write_predictions(&self, predictions: &[Prediction]) -> Result<(), RunDirError> {
         let text: String = predictions
             .iter()

@@ -18,7 +18,7 @@ use crate::predictions;
 use models::device::TchDevice;
 use spec::model::{FrozenPrecision, InitKind};
 use spec::run::{DeviceSpec, RunSpec, SpecError};
-use spec::run_dir::{self, RunDir, RunDirError, CHECKPOINT};
+use spec::run_dir::{RunDir, RunDirError, CHECKPOINT};
 use spec::schema::{EvalRecord, RunResult, SlurmPlacement, SCHEMA_VERSION};
 use spec::task::TaskShape;
 
@@ -618,11 +618,7 @@ impl<'a> Session<'a> {
         // sampled-batch evaluation), and what that split and the spec were.
         self.dir
             .write_predictions(&predictions::predictions(self.model, &self.held_out))?;
-        let spec_toml =
-            std::fs::read(self.dir.file(run_dir::SPEC)).map_err(|source| RunDirError::Io {
-                path: self.dir.file(run_dir::SPEC).display().to_string(),
-                source,
-            })?;
+        let spec_toml = self.dir.spec_bytes()?;
         let wall_seconds = self.wall(state);
         let result = summarise(
             spec,
