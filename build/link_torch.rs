@@ -1,5 +1,5 @@
 //! Build script shared by every crate that links libtorch (set as `build = ...` in their
-//! manifests, so there is one copy).
+//! manifests, so there is one copy; `training`'s own build.rs calls it as a module).
 //!
 //! - An rpath to `$LIBTORCH/lib`, so binaries and tests run without LD_LIBRARY_PATH.
 //! - libtorch_cuda linked with `--no-as-needed`: nothing references it by symbol, so the
@@ -9,7 +9,7 @@
 
 use std::path::PathBuf;
 
-fn main() {
+pub fn main() {
     println!("cargo:rerun-if-env-changed=LIBTORCH");
     let Some(root) = std::env::var_os("LIBTORCH") else {
         println!(

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use base64::Engine as _;
+use spec::schema::Versions;
 
 use crate::cells::CellRecord;
 use crate::charts::ChartFile;
@@ -94,11 +95,7 @@ fn header(out: &mut String, context: &ReportContext) {
     if let Some(seeds) = context.seeds {
         item("seeds", seeds.to_string());
     }
-    let versions: Vec<String> = context
-        .versions
-        .iter()
-        .map(|v| format!("fpt {}, tch {}, torch {}", v.fpt, v.tch, v.torch))
-        .collect();
+    let versions: Vec<String> = context.versions.iter().map(Versions::to_string).collect();
     item("versions", versions.join("; "));
     if let Some(created) = &context.created {
         item("suite created", created.clone());

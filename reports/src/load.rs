@@ -107,10 +107,13 @@ mod tests {
             )]),
             wall_seconds: 1.0,
             seconds_per_step: None,
+            feature_cache_seconds: None,
+            flops_per_step: None,
             device: "cpu".into(),
             threads: 1,
             versions: Versions {
                 fpt: "0.1.0".into(),
+                commit: None,
                 tch: "0.24.0".into(),
                 torch: "2.11.0".into(),
             },
@@ -136,6 +139,8 @@ mod tests {
             test_loss: 0.7,
             test_accuracy: 0.5,
             wall_seconds: 0.0,
+            examples: None,
+            curve_point: false,
         };
         serde_json::to_string(&record).unwrap()
     }

@@ -60,6 +60,9 @@ pub fn runs_frame(runs: &[Run]) -> Result<DataFrame, ReportError> {
         column("fpt_version", text(runs, |r| &r.versions.fpt)),
         column("tch_version", text(runs, |r| &r.versions.tch)),
         column("torch_version", text(runs, |r| &r.versions.torch)),
+        column("harness_commit", field(runs, |r| r.versions.commit.clone())),
+        column("data_sha256", field(runs, |r| r.data_sha256.clone())),
+        column("spec_sha256", field(runs, |r| r.spec_sha256.clone())),
         column("finished_at", text(runs, |r| &r.finished_at)),
     ])
     .map_err(ReportError::frame("runs"))

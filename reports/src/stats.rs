@@ -213,6 +213,8 @@ mod tests {
             test_loss: 1.0,
             test_accuracy: acc,
             wall_seconds: 0.0,
+            examples: None,
+            curve_point: false,
         }
     }
 

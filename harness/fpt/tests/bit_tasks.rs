@@ -59,3 +59,36 @@ fn same_seed_same_numbers_and_another_seed_differs() {
     assert_eq!(first, run(7));
     assert_ne!(first, run(8));
 }
+
+/// Learning-curve points score a prefix of the held-out set between the full evaluations;
+/// they do not disturb training (the full evaluations match a run without them) and never
+/// set the run's accuracy or its best.
+#[test]
+fn curve_points_score_a_subset_and_never_set_the_result() {
+    let plain = tiny_spec(small_bit_xor(), 60, 3e-3, 5);
+    let curved = spec::run::RunSpec {
+        curve_every: Some(5),
+        curve_examples: Some(32),
+        ..plain.clone()
+    };
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (plain_result, plain_metrics) = train_in(dir_a.path(), &plain);
+    let (result, metrics) = train_in(dir_b.path(), &curved);
+    let steps: Vec<u64> = metrics.iter().map(|r| r.step).collect();
+    assert_eq!(steps, (0..=60).step_by(5).collect::<Vec<_>>());
+    for r in &metrics {
+        let full = r.step % plain.eval_every == 0 || r.step == 60;
+        assert_eq!(r.curve_point, !full, "step {}", r.step);
+        assert_eq!(
+            r.examples,
+            Some(if full { 512 } else { 32 }),
+            "step {}",
+            r.step
+        );
+    }
+    let full: Vec<_> = metrics.iter().filter(|r| !r.curve_point).cloned().collect();
+    assert_eq!(numbers(&full), numbers(&plain_metrics));
+    assert_eq!(result.test_accuracy, plain_result.test_accuracy);
+    assert_eq!(result.best_test_accuracy, plain_result.best_test_accuracy);
+    assert_eq!(result.train_accuracy, plain_result.train_accuracy);
+}

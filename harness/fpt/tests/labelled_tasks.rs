@@ -226,6 +226,11 @@ fn output_only_on_cached_features_matches_the_uncached_path() {
         let (cached, cached_metrics) = train(&spec(steps, true));
         let (uncached, uncached_metrics) = train(&spec(steps, false));
         assert!(cached.cached_features && !uncached.cached_features);
+        assert!(cached.feature_cache_seconds.is_some() && uncached.feature_cache_seconds.is_none());
+        // Counted work: the head alone (4HC per example: 4 x 128 x 10 x 32 per step) against
+        // a step through the whole frozen body.
+        assert_eq!(cached.flops_per_step, Some(4.0 * 128.0 * 10.0 * 32.0));
+        assert!(uncached.flops_per_step.unwrap() > 100.0 * cached.flops_per_step.unwrap());
         assert_eq!(
             cached.trainable_params,
             10 * 128 + 10,

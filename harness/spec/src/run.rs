@@ -88,6 +88,13 @@ pub struct RunSpec {
     /// `batch_size` (seeded by the step), instead of the whole split; for comparison only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eval_sampled_batches: Option<usize>,
+    /// Score a learning-curve point every N steps between the full evaluations, on the
+    /// first `curve_examples` examples of the evaluated set (all when absent). Curve points
+    /// feed curves and steps-to-target, never the run's accuracy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub curve_every: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub curve_examples: Option<usize>,
     /// Also measure accuracy on the validation split at the end (for choosing a learning
     /// rate). Tasks without one hold out a fixed 10% of their training split for it.
     #[serde(default)]
@@ -174,6 +181,8 @@ impl RunSpec {
             eval_split: EvalSplit::Test,
             eval_examples: None,
             eval_sampled_batches: None,
+            curve_every: None,
+            curve_examples: None,
             record_validation: false,
             cache_features: true,
             checkpoint_every: 100,
@@ -201,6 +210,11 @@ impl RunSpec {
             (
                 "eval_sampled_batches",
                 self.eval_sampled_batches.map_or(1, |n| n as u64),
+            ),
+            ("curve_every", self.curve_every.unwrap_or(1)),
+            (
+                "curve_examples",
+                self.curve_examples.map_or(1, |n| n as u64),
             ),
             ("layers", self.layers.map_or(1, |n| n as u64)),
             ("checkpoint_every", self.checkpoint_every),

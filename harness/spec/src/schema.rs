@@ -15,7 +15,11 @@ use crate::model::{GroupCount, InitKind};
 /// 2: suite.json lists the cells that are not comparable with the paper's setup
 /// ([`SuiteManifest::not_comparable`]); a reader treats every cell of an older suite as not
 /// comparable, since nobody checked.
-pub const SCHEMA_VERSION: u32 = 2;
+///
+/// 3: result.json's `seconds_per_step` times the gradient steps alone (feature caching is
+/// `feature_cache_seconds`; before, it was included), and metrics.jsonl may hold
+/// learning-curve points scored on a subset ([`EvalRecord::curve_point`]).
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The first version whose suite.json records comparability.
 pub const COMPARABILITY_VERSION: u32 = 2;
@@ -35,7 +39,8 @@ pub fn check_version(found: u32) -> Result<(), String> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EvalRecord {
     pub step: u64,
-    /// Mean training loss over the steps since the previous evaluation.
+    /// Mean training loss over the steps since the previous full evaluation (curve points
+    /// do not restart it).
     pub train_loss: Option<f64>,
     /// Accuracy on the training batches since the previous evaluation (dropout on).
     pub train_accuracy: Option<f64>,
@@ -44,6 +49,25 @@ pub struct EvalRecord {
     pub test_loss: f64,
     pub test_accuracy: f64,
     pub wall_seconds: f64,
+    /// Examples scored (absent in metrics written before it was recorded): the sampling
+    /// error of `test_accuracy` follows from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub examples: Option<u64>,
+    /// A learning-curve point on the first `examples` examples only (`curve_every`): it
+    /// never sets the run's accuracy.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub curve_point: bool,
+}
+
+impl std::fmt::Display for Versions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "fpt {}", self.fpt)?;
+        if let Some(commit) = &self.commit {
+            let short: String = commit.chars().take(12).collect();
+            write!(f, " ({short})")?;
+        }
+        write!(f, ", tch {}, torch {}", self.tch, self.torch)
+    }
 }
 
 fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
@@ -53,6 +77,10 @@ fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Versions {
     pub fpt: String,
+    /// The harness's git commit at build time (absent outside a checkout, and in results
+    /// written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
     pub tch: String,
     pub torch: String,
 }
@@ -101,10 +129,18 @@ pub struct RunResult {
     pub total_params: i64,
     pub params_by_group: BTreeMap<String, GroupCount>,
     pub wall_seconds: f64,
-    /// Training time per gradient step: the steps themselves plus any feature caching,
-    /// not evaluations or checkpoints.
+    /// Training time per gradient step: the steps themselves, not feature caching,
+    /// evaluations or checkpoints (schema_version < 3: feature caching included).
     #[serde(default)]
     pub seconds_per_step: Option<f64>,
+    /// Output-only runs on cached features: the time spent computing the frozen body's
+    /// features of the drawn training examples and of the evaluated set, once per process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feature_cache_seconds: Option<f64>,
+    /// Matmul FLOPs of one gradient step, counted from the shapes (`training::flops`);
+    /// absent for LSTMs and in results written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flops_per_step: Option<f64>,
     pub device: String,
     pub threads: i32,
     pub versions: Versions,

@@ -65,6 +65,14 @@ settings! {
     /// of the whole split (for comparison only; reports flag such numbers).
     #[arg(long)]
     eval_sampled_batches: usize,
+    /// Also score a learning-curve point every N steps, on the first --curve-examples
+    /// examples of the evaluated set (cheap points for curves and steps-to-target between
+    /// the full evaluations of --eval-every; they never set the run's accuracy).
+    #[arg(long)]
+    curve_every: u64,
+    /// Examples a learning-curve point scores (default: the whole evaluated set).
+    #[arg(long)]
+    curve_examples: usize,
     /// Save a checkpoint every N steps (default: at every evaluation).
     #[arg(long)]
     checkpoint_every: u64,
@@ -110,6 +118,8 @@ impl Settings {
             eval_examples: self.eval_examples.or(base.eval_examples),
             eval_split: self.eval_split.unwrap_or(base.eval_split),
             eval_sampled_batches: self.eval_sampled_batches.or(base.eval_sampled_batches),
+            curve_every: self.curve_every.or(base.curve_every),
+            curve_examples: self.curve_examples.or(base.curve_examples),
             checkpoint_every: self.checkpoint_every.unwrap_or(eval_every),
             clip_grad_norm: self.clip_grad_norm.unwrap_or(base.clip_grad_norm),
             input_dropout: self.input_dropout.unwrap_or(base.input_dropout),

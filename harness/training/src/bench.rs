@@ -11,11 +11,10 @@ use std::time::Instant;
 use serde::Serialize;
 use tch::{Device, Kind, Tensor};
 
-use spec::architecture::Architecture;
-use spec::freeze::ParamGroup;
 use spec::run::RunSpec;
 use spec::task::{InputKind, TaskShape};
 
+use crate::flops;
 use crate::optim::Adam;
 use crate::task::Batch;
 use crate::train::{self, TrainError};
@@ -58,130 +57,6 @@ pub fn synthetic_batch(shape: TaskShape, size: i64, device: Device) -> Batch {
     Batch { inputs, targets }
 }
 
-/// The sizes that decide a transformer backbone's matmul FLOPs.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct TransformerDims {
-    pub layers: f64,
-    pub hidden: f64,
-    /// Width of the feed-forward layer.
-    pub ffn: f64,
-}
-
-impl TransformerDims {
-    /// `None` for backbones that are not transformers (the LSTMs).
-    pub fn of(architecture: &Architecture) -> Option<Self> {
-        let dims = |layers: usize, hidden: i64, ffn: i64| TransformerDims {
-            layers: layers as f64,
-            hidden: hidden as f64,
-            ffn: ffn as f64,
-        };
-        match architecture {
-            Architecture::Gpt2(c) => Some(dims(c.n_layer, c.n_embd, 4 * c.n_embd)),
-            Architecture::Bert(c) => Some(dims(
-                c.num_hidden_layers,
-                c.hidden_size,
-                c.intermediate_size,
-            )),
-            Architecture::Vit(c) => Some(dims(
-                c.num_hidden_layers,
-                c.hidden_size,
-                c.intermediate_size,
-            )),
-            Architecture::Lstm(_) => None,
-        }
-    }
-}
-
-/// Which parameters train, as shares of each group, for counting gradient FLOPs.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct TrainedShares {
-    pub input: f64,
-    pub attention: f64,
-    pub feed_forward: f64,
-    pub output: f64,
-    /// Whether anything before the output layer trains, so that gradients flow back
-    /// through the whole backbone.
-    pub backbone_backward: bool,
-}
-
-impl TrainedShares {
-    pub fn of(model: &FptModel) -> Self {
-        let counts = model.counts();
-        let share = |group| {
-            counts.get(&group).map_or(0.0, |c| {
-                if c.total == 0 {
-                    0.0
-                } else {
-                    c.trainable as f64 / c.total as f64
-                }
-            })
-        };
-        Self {
-            input: share(ParamGroup::Input),
-            attention: share(ParamGroup::Attention),
-            feed_forward: share(ParamGroup::FeedForward),
-            output: share(ParamGroup::Output),
-            backbone_backward: counts
-                .iter()
-                .any(|(group, c)| *group != ParamGroup::Output && c.trainable > 0),
-        }
-    }
-}
-
-/// Matmul FLOPs of one training step (forward and backward; a multiply-add counts 2) on
-/// `examples` examples, with H hidden, F feed-forward width, T tokens, L blocks, D input
-/// features, C outputs per head token. Keys and values are computed for every token of
-/// every block; queries, attention, its output projection and the feed-forward for every
-/// token of the first L - 1 blocks and only the head tokens of the last (see
-/// `Backbone::forward_last`). Per token:
-/// - forward: 4H² for keys and values; 4H² + 4HF + 4TH per query token (query and output
-///   projections, two feed-forward layers, attention scores and mixing counted in full even
-///   where causal); 2DH for a Linear input layer; 2HC per head token for the output layer;
-/// - backward, when anything before the head trains: the input gradients of the same
-///   (4H² for keys and values, 4H² + 4HF + 8TH per query token), plus the weight gradients
-///   of the trained shares a (attention) and f (feed-forward): 4H²·a for keys and values,
-///   4H²·a + 4HF·f per query token; 2DH for a trained input layer; the output layer's
-///   weight (and input) gradients 2HC (each) per head token.
-///
-/// Element-wise work (LayerNorm, GELU, softmax, dropout, Adam) is not counted.
-pub fn step_flops(
-    dims: TransformerDims,
-    shape: TaskShape,
-    examples: i64,
-    trained: TrainedShares,
-) -> f64 {
-    let TransformerDims {
-        layers,
-        hidden,
-        ffn,
-    } = dims;
-    let t = shape.seq_len as f64;
-    let n = examples as f64;
-    let tokens = n * t;
-    // Token rows through key/value projections, and through everything else.
-    let kv_rows = tokens * layers;
-    let query_rows = n * ((layers - 1.0) * t + shape.head_tokens as f64);
-    let (h2, hf) = (hidden * hidden, hidden * ffn);
-    let input = match shape.input {
-        InputKind::Features { dim } => 2.0 * dim as f64 * hidden,
-        InputKind::Tokens { .. } => 0.0,
-    };
-    let head = n * shape.head_tokens as f64 * 2.0 * hidden * shape.outputs_per_token() as f64;
-    let forward = kv_rows * 4.0 * h2
-        + query_rows * (4.0 * h2 + 4.0 * hf + 4.0 * t * hidden)
-        + tokens * input
-        + head;
-    let mut backward = head * trained.output;
-    if trained.backbone_backward {
-        let (a, f) = (trained.attention, trained.feed_forward);
-        backward += head
-            + kv_rows * (4.0 * h2 + 4.0 * h2 * a)
-            + query_rows * (4.0 * h2 + 4.0 * hf + 8.0 * t * hidden + 4.0 * h2 * a + 4.0 * hf * f)
-            + tokens * input * trained.input;
-    }
-    forward + backward
-}
-
 /// A model, its optimiser and one synthetic batch, ready to take training steps.
 pub struct StepRig {
     model: FptModel,
@@ -208,8 +83,7 @@ impl StepRig {
             .architecture_with_layers(spec.layers)
             .map_err(|e| TrainError::Model(e.into()))?;
         let examples = spec.batch_size as i64;
-        let flops_per_step = TransformerDims::of(&architecture)
-            .map(|dims| step_flops(dims, shape, examples, TrainedShares::of(&model)));
+        let flops_per_step = flops::step_flops_of(&architecture, shape, examples, &model, false);
         let adam = Adam::new(spec.optimizer, model.trainable());
         let device = spec.device.tch();
         Ok(Self {
@@ -341,7 +215,7 @@ pub struct StepReport {
     /// Absent when [`StepBench::phases`] is off.
     #[serde(flatten)]
     pub phases: Option<Phases>,
-    /// Matmul FLOPs of a step by [`step_flops`]; absent for non-transformer backbones.
+    /// Matmul FLOPs of a step by [`flops::step_flops`]; absent for non-transformer backbones.
     pub flops_per_step: Option<f64>,
     pub gflops_per_s: Option<f64>,
     pub trainable_params: i64,
@@ -570,41 +444,5 @@ mod tests {
                 );
             }
         }
-    }
-
-    #[test]
-    fn flops_count_weight_gradients_only_for_trained_weights() {
-        let dims = TransformerDims {
-            layers: 12.0,
-            hidden: 768.0,
-            ffn: 3072.0,
-        };
-        let shape = TaskShape::classification(InputKind::Features { dim: 16 }, 49, 10);
-        let fpt = TrainedShares {
-            input: 1.0,
-            attention: 0.0,
-            feed_forward: 0.0,
-            output: 1.0,
-            backbone_backward: true,
-        };
-        let frozen = step_flops(dims, shape, 16, fpt);
-        let full = step_flops(
-            dims,
-            shape,
-            16,
-            TrainedShares {
-                attention: 1.0,
-                feed_forward: 1.0,
-                ..fpt
-            },
-        );
-        // GPT-2 on MNIST, batch 16: 252.2 GFLOP frozen (about twice the forward; 270.6 if
-        // the last block ran on all 49 tokens), and the projections' forward once more when
-        // every weight trains: keys and values on every row, the rest on 11 x 49 + 1 rows.
-        assert!((frozen / 1e9 - 252.18).abs() < 0.01, "{frozen}");
-        let (h2, hf) = (768.0 * 768.0, 768.0 * 3072.0);
-        let projections =
-            16.0 * 49.0 * 12.0 * 4.0 * h2 + 16.0 * (11.0 * 49.0 + 1.0) * (4.0 * h2 + 4.0 * hf);
-        assert!((full - frozen - projections).abs() < 1.0);
     }
 }

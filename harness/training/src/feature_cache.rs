@@ -61,18 +61,7 @@ impl<'a> StepInputs<'a> {
                 }
                 let drawn: Vec<i64> = drawn.into_iter().map(|i| i as i64).collect();
                 let drawn = Tensor::from_slice(&drawn);
-                let features = tch::no_grad(|| {
-                    let k = drawn.size()[0];
-                    let chunks: Vec<Tensor> = (0..k)
-                        .step_by(CACHE_CHUNK as usize)
-                        .map(|start| {
-                            let len = CACHE_CHUNK.min(k - start);
-                            let chunk = inputs.index_select(0, &drawn.narrow(0, start, len));
-                            model.features(&chunk.to_device(device), false)
-                        })
-                        .collect();
-                    Tensor::cat(&chunks, 0)
-                });
+                let features = features_of(model, &inputs.index_select(0, &drawn), device);
                 tracing::info!(
                     "output-only: cached the frozen body's features of the {} training examples \
                      (of {}) that {} steps draw",
@@ -91,6 +80,18 @@ impl<'a> StepInputs<'a> {
                 }
             }
             _ => StepInputs::Raw(task),
+        }
+    }
+
+    /// What evaluations feed [`Self::logits`]: `held_out` itself, or with a cache the
+    /// body's features of it (computed once: the body is frozen).
+    pub fn held_out(&self, model: &FptModel, held_out: &Batch) -> Batch {
+        match self {
+            StepInputs::Raw(_) => held_out.slice(0, held_out.len()),
+            StepInputs::Cached { .. } => Batch {
+                inputs: features_of(model, &held_out.inputs, held_out.targets.device()),
+                targets: held_out.targets.shallow_clone(),
+            },
         }
     }
 
@@ -134,4 +135,19 @@ impl<'a> StepInputs<'a> {
             StepInputs::Cached { .. } => model.head(inputs),
         }
     }
+}
+
+/// The frozen body's features (`[n, head_tokens, H]`, on `device`) of `inputs`, in chunks.
+fn features_of(model: &FptModel, inputs: &Tensor, device: Device) -> Tensor {
+    tch::no_grad(|| {
+        let n = inputs.size()[0];
+        let chunks: Vec<Tensor> = (0..n)
+            .step_by(CACHE_CHUNK as usize)
+            .map(|start| {
+                let chunk = inputs.narrow(0, start, CACHE_CHUNK.min(n - start));
+                model.features(&chunk.to_device(device), false)
+            })
+            .collect();
+        Tensor::cat(&chunks, 0)
+    })
 }

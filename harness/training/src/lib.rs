@@ -7,6 +7,7 @@ pub mod attention;
 pub mod bench;
 pub mod executor;
 pub mod feature_cache;
+pub mod flops;
 pub mod optim;
 pub mod predictions;
 pub mod run_status;
@@ -35,10 +36,13 @@ pub fn is_bad_input(err: &(dyn std::error::Error + 'static)) -> bool {
             .is_some_and(attention::AttentionError::is_bad_input)
 }
 
-/// The versions a run records: this build of fpt, tch and the libtorch it links.
+/// The versions a run records: this build of fpt (and the git commit it was built from,
+/// when known), tch and the libtorch it links.
 pub fn versions() -> spec::schema::Versions {
+    let commit = env!("FPT_GIT_COMMIT");
     spec::schema::Versions {
         fpt: env!("CARGO_PKG_VERSION").into(),
+        commit: (!commit.is_empty()).then(|| commit.into()),
         tch: models::TCH_VERSION.into(),
         torch: models::TORCH_VERSION.into(),
     }

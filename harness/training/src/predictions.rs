@@ -1,7 +1,6 @@
 //! The final evaluation's per-example predictions, and the hashes that say what a run
 //! scored and how it was set up: arms are compared only on the same examples.
 
-use models::model::FptModel;
 use sha2::{Digest, Sha256};
 use spec::schema::Prediction;
 use tch::{Device, Kind, Tensor};
@@ -11,16 +10,17 @@ use crate::task::Batch;
 /// Examples per forward pass, as the evaluation takes them.
 const CHUNK: i64 = 256;
 
-/// Every example's (and, for per-token tasks, every position's) predicted class beside its
-/// label, in evaluation order.
-pub fn predictions(model: &FptModel, data: &Batch) -> Vec<Prediction> {
+/// Every example's (and, for per-token tasks, every position's) predicted class by
+/// `logits` (the model's in eval mode, or its head's on cached features) beside its label,
+/// in evaluation order.
+pub fn predictions(data: &Batch, logits: impl Fn(&Tensor) -> Tensor) -> Vec<Prediction> {
     tch::no_grad(|| {
         let mut out = Vec::new();
         let mut start = 0;
         while start < data.len() {
             let len = CHUNK.min(data.len() - start);
             let chunk = data.slice(start, len);
-            let predicted = model.forward(&chunk.inputs, false).argmax(-1, false);
+            let predicted = logits(&chunk.inputs).argmax(-1, false);
             push_chunk(&mut out, start as u64, &chunk.targets, &predicted);
             start += len;
         }

@@ -14,6 +14,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tch::{Kind, Tensor};
 
 use crate::feature_cache::{Draws, StepInputs};
+use crate::flops;
 use crate::predictions;
 use models::device::TchDevice;
 use spec::model::{FrozenPrecision, InitKind};
@@ -176,8 +177,9 @@ fn read_back(unread: &mut Vec<StepSums>) -> Vec<StepValues> {
         .collect()
 }
 
-/// Loss and accuracy of `model` on `data`, in eval mode.
-pub fn evaluate(model: &FptModel, data: &Batch) -> (f64, f64) {
+/// Loss and accuracy on `data` of `logits` (the model's, in eval mode; or its head's, on
+/// cached features).
+pub fn evaluate(data: &Batch, logits: impl Fn(&Tensor) -> Tensor) -> (f64, f64) {
     tch::no_grad(|| {
         // Summed on the device, read once.
         let zero = || Tensor::zeros([], (Kind::Double, data.targets.device()));
@@ -187,8 +189,7 @@ pub fn evaluate(model: &FptModel, data: &Batch) -> (f64, f64) {
         while start < n {
             let len = EVAL_CHUNK.min(n - start);
             let chunk = data.slice(start, len);
-            let (loss, right) =
-                loss_and_correct(&model.forward(&chunk.inputs, false), &chunk.targets);
+            let (loss, right) = loss_and_correct(&logits(&chunk.inputs), &chunk.targets);
             let count = chunk.targets.numel() as f64;
             loss_sum = loss.to_kind(Kind::Double) * count + loss_sum;
             correct = right.to_kind(Kind::Double) + correct;
@@ -207,7 +208,7 @@ pub fn evaluate(model: &FptModel, data: &Batch) -> (f64, f64) {
 struct Progress {
     step: u64,
     wall_before: f64,
-    /// Time in the steps themselves (and feature caching): not evaluations or checkpoints.
+    /// Time in the steps themselves: not feature caching, evaluations or checkpoints.
     train_seconds: f64,
     window: Window,
 }
@@ -415,7 +416,7 @@ pub fn train(
     let mut session = Session::open(spec, dir, &task, &model);
     let mut state = session.resume_or_start()?;
     if state.step == 0 {
-        session.evaluate(&mut state)?;
+        session.evaluate(&mut state, false)?;
     }
     let bar = progress_bar(spec, state.step, progress);
     let diverged_at = session.run_steps(&mut state, &bar)?;
@@ -429,11 +430,17 @@ struct Session<'a> {
     dir: &'a RunDir,
     model: &'a FptModel,
     adam: Adam,
+    /// The evaluated examples, as the task gives them (what predictions and the data hash
+    /// describe).
     held_out: Batch,
+    /// What evaluations feed [`StepInputs::logits`]: `held_out` itself, or the frozen
+    /// body's features of it when the training steps run on cached features.
+    scored: Batch,
     /// The evaluated split's name, as result.json records it.
     eval_split: String,
     inputs: StepInputs<'a>,
-    /// Time spent caching features before the first step (0 without a cache).
+    /// Time spent caching features (training and evaluated examples) before the first
+    /// step; 0 without a cache.
     cache_seconds: f64,
     started: Instant,
     /// Dropout in training steps: off when only the output trains (the cached path could
@@ -460,12 +467,14 @@ impl<'a> Session<'a> {
             batch: spec.batch_size,
         };
         let inputs = StepInputs::new(task, model, spec.cache_features, draws, device);
+        let scored = inputs.held_out(model, &held_out);
         Self {
             spec,
             dir,
             model,
             adam,
             held_out,
+            scored,
             eval_split,
             inputs,
             cache_seconds: started.elapsed().as_secs_f64(),
@@ -477,7 +486,7 @@ impl<'a> Session<'a> {
     /// The progress of the run's checkpoint (its metrics cut back to it), or a fresh start.
     fn resume_or_start(&mut self) -> Result<Progress, TrainError> {
         let checkpoint = self.dir.file(CHECKPOINT);
-        let mut state = if checkpoint.exists() {
+        if checkpoint.exists() {
             let state = restore_checkpoint(&checkpoint, self.model, &mut self.adam)?;
             self.dir.truncate_metrics(state.step)?;
             tracing::info!(
@@ -485,36 +494,34 @@ impl<'a> Session<'a> {
                 self.dir.path().display(),
                 state.step
             );
-            state
-        } else {
-            self.dir.truncate_metrics(0)?;
-            Progress {
-                step: 0,
-                wall_before: 0.0,
-                train_seconds: 0.0,
-                window: Window::default(),
-            }
-        };
-        if self.inputs.is_cached() {
-            // Caching is paid again after a resume: part of what output-only training costs.
-            state.train_seconds += self.cache_seconds;
+            return Ok(state);
         }
-        Ok(state)
+        self.dir.truncate_metrics(0)?;
+        Ok(Progress {
+            step: 0,
+            wall_before: 0.0,
+            train_seconds: 0.0,
+            window: Window::default(),
+        })
     }
 
     fn wall(&self, s: &Progress) -> f64 {
         s.wall_before + self.started.elapsed().as_secs_f64()
     }
 
-    /// Evaluates on the held-out set (or the spec's sampled batches) and appends the record.
-    fn evaluate(&self, s: &mut Progress) -> Result<EvalRecord, TrainError> {
-        let (test_loss, test_accuracy) = match self.spec.eval_sampled_batches {
-            Some(batches) => {
-                let sample = sampled_batches(&self.held_out, self.spec, s.step, batches);
-                evaluate(self.model, &sample)
+    /// Evaluates on the held-out set (or the spec's sampled batches; or, for a learning-
+    /// curve point, its first `curve_examples`) and appends the record.
+    fn evaluate(&self, s: &mut Progress, curve_point: bool) -> Result<EvalRecord, TrainError> {
+        let logits = |x: &Tensor| self.inputs.logits(self.model, x, false);
+        let scored = match (curve_point, self.spec.eval_sampled_batches) {
+            (true, _) => {
+                let n = self.spec.curve_examples.map_or(i64::MAX, |n| n as i64);
+                self.scored.slice(0, n.min(self.scored.len()))
             }
-            None => evaluate(self.model, &self.held_out),
+            (false, Some(batches)) => sampled_batches(&self.scored, self.spec, s.step, batches),
+            (false, None) => self.scored.slice(0, self.scored.len()),
         };
+        let (test_loss, test_accuracy) = evaluate(&scored, logits);
         let record = EvalRecord {
             step: s.step,
             train_loss: s.window.mean_loss(),
@@ -522,9 +529,13 @@ impl<'a> Session<'a> {
             test_loss,
             test_accuracy,
             wall_seconds: self.wall(s),
+            examples: Some(scored.len() as u64),
+            curve_point,
         };
         self.dir.append_metric(&record)?;
-        s.window = Window::default();
+        if !curve_point {
+            s.window = Window::default();
+        }
         Ok(record)
     }
 
@@ -565,6 +576,7 @@ impl<'a> Session<'a> {
             unread.push(self.gradients(state.step));
             let done = state.step + 1;
             let eval_due = done.is_multiple_of(spec.eval_every) || done == spec.steps;
+            let curve_due = spec.curve_every.is_some_and(|n| done.is_multiple_of(n));
             let checkpoint_due = done.is_multiple_of(spec.checkpoint_every) || done == spec.steps;
             // The only host reads of a step, before its update: with `log_every` 1 (the CPU
             // default) a non-finite step never updates the weights.
@@ -585,8 +597,8 @@ impl<'a> Session<'a> {
             state.train_seconds += step_started.elapsed().as_secs_f64();
             state.step = done;
             bar.inc(1);
-            if eval_due {
-                let r = self.evaluate(state)?;
+            if eval_due || curve_due {
+                let r = self.evaluate(state, !eval_due)?;
                 bar.set_message(format!("test acc {:.3}", r.test_accuracy));
             }
             if checkpoint_due {
@@ -609,15 +621,17 @@ impl<'a> Session<'a> {
     ) -> Result<RunResult, TrainError> {
         let spec = self.spec;
         let validation_accuracy = match spec.record_validation {
-            true => task
-                .validation_set(spec.eval_examples)
-                .map(|(set, _)| evaluate(self.model, &set.to_device(spec.device.tch())).1),
+            true => task.validation_set(spec.eval_examples).map(|(set, _)| {
+                let set = set.to_device(spec.device.tch());
+                evaluate(&set, |x| self.model.forward(x, false)).1
+            }),
             false => None,
         };
         // The last weights' answers on the whole evaluated split (also under a
         // sampled-batch evaluation), and what that split and the spec were.
+        let logits = |x: &Tensor| self.inputs.logits(self.model, x, false);
         self.dir
-            .write_predictions(&predictions::predictions(self.model, &self.held_out))?;
+            .write_predictions(&predictions::predictions(&self.scored, logits))?;
         let spec_toml = self.dir.spec_bytes()?;
         let wall_seconds = self.wall(state);
         let result = summarise(
@@ -631,6 +645,7 @@ impl<'a> Session<'a> {
                 diverged_at,
                 validation_accuracy,
                 cached_features: self.inputs.is_cached(),
+                cache_seconds: self.cache_seconds,
                 train_seconds: state.train_seconds,
                 wall_seconds,
                 steps: state.step,
@@ -681,15 +696,17 @@ struct Outcome {
     diverged_at: Option<u64>,
     validation_accuracy: Option<f64>,
     cached_features: bool,
+    cache_seconds: f64,
     train_seconds: f64,
     wall_seconds: f64,
     steps: u64,
 }
 
-/// The evaluation with the highest test accuracy, the earliest on a tie.
+/// The full evaluation with the highest test accuracy, the earliest on a tie.
 fn best_evaluation(metrics: &[EvalRecord]) -> &EvalRecord {
     metrics
         .iter()
+        .filter(|r| !r.curve_point)
         .max_by(|a, b| {
             a.test_accuracy
                 .total_cmp(&b.test_accuracy)
@@ -711,12 +728,16 @@ fn summarise(
         diverged_at,
         validation_accuracy,
         cached_features,
+        cache_seconds,
         train_seconds,
         wall_seconds,
         steps,
     } = outcome;
     let metrics = dir.read_metrics()?;
-    let last = metrics.last().expect("a run always evaluates at step 0");
+    let last = metrics
+        .iter()
+        .rfind(|r| !r.curve_point)
+        .expect("a run always evaluates at step 0");
     let best = best_evaluation(&metrics);
     let train_accuracy = metrics.iter().rev().find_map(|r| r.train_accuracy);
     let counts = model.counts();
@@ -748,6 +769,8 @@ fn summarise(
             .collect(),
         wall_seconds,
         seconds_per_step: (steps > 0).then(|| train_seconds / steps as f64),
+        feature_cache_seconds: cached_features.then_some(cache_seconds),
+        flops_per_step: flops_per_step(spec, model, cached_features),
         device: spec.device.to_string(),
         threads: tch::get_num_threads(),
         versions: crate::versions(),
@@ -756,6 +779,13 @@ fn summarise(
         data_sha256: Some(data_sha256),
         spec_sha256: Some(spec_sha256),
     })
+}
+
+/// [`flops::step_flops_of`] for the run's model and batch.
+fn flops_per_step(spec: &RunSpec, model: &FptModel, cached: bool) -> Option<f64> {
+    let architecture = spec.model.architecture_with_layers(spec.layers).ok()?;
+    let shape = spec.task.shape().ok()?;
+    flops::step_flops_of(&architecture, shape, spec.batch_size as i64, model, cached)
 }
 
 impl TrainError {
