@@ -358,7 +358,9 @@ mod tests {
             validation,
             diverged: seed == 1,
             sampled: false,
+            sampling_sd: 0.0,
             data_sha256: None,
+            predictions: None,
             finished: true,
         }
     }

@@ -6,7 +6,11 @@
 //! - arms are paired by seed (runs trained alike but for the arm) and only where both were
 //!   scored on the same examples (equal data hashes); a verdict needs at least
 //!   [`MIN_SEEDS`] pairs, fewer is inconclusive;
-//! - the 95% t interval over the per-seed differences carries the seed-to-seed spread;
+//! - the 95% t interval over the per-seed differences carries the seed-to-seed spread,
+//!   widened by each difference's sampling error (examples scored; a step count's place
+//!   between evaluations);
+//! - beside it, McNemar's exact test per seed on the two arms' paired predictions (a second
+//!   view of accuracy claims, not pooled across seeds and not part of the verdict);
 //! - greater: supported when the interval lies above 0, contradicted when below; less the
 //!   mirror; at-least (margin m): supported above -m, contradicted below -m; about-equal:
 //!   supported inside (-m, m), contradicted wholly outside it; otherwise inconclusive;
@@ -17,17 +21,19 @@
 //!   not tested; a task whose cells this profile does not run is "not run", with why.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use polars::prelude::*;
 use spec::claims::{ArmCells, Claim, Comparison, Relation};
 use spec::reference::PaperTable;
-use spec::schema::{CellRef, SuiteManifest};
+use spec::schema::{CellRef, Metric, SuiteManifest};
 
 use crate::aggregate::OursRecord;
 use crate::error::ReportError;
 use crate::frame::column;
+use crate::mcnemar::{discordant, SeedTest};
 use crate::observe::Observation;
-use crate::stats::{t_interval, Bound, Interval};
+use crate::stats::{mcnemar_exact, t_interval, Bound, Interval};
 use crate::suite::{unit, Unit};
 
 /// Fewer seed pairs than this give no verdict.
@@ -35,10 +41,11 @@ pub const MIN_SEEDS: usize = 3;
 
 /// The rule in words, for the report.
 pub const CLAIM_RULE: &str = "Each claim compares arms trained alike, seed by seed: the difference of the two arms' \
-values per seed, and a 95% Student t interval over those differences. Supported: the interval lies on the claimed side \
+values per seed, and a 95% Student t interval over those differences, widened by each one's evaluation sampling error. Supported: the interval lies on the claimed side \
 (for 'about equal', inside the margin); contradicted: it lies wholly on the other side; inconclusive otherwise, or with \
 fewer than 3 seeds per arm, or when every seed gave the same difference. A task where the paper's own numbers do not bear \
-the claim out is not tested (for 'at least', the paper's pair is read without the margin).";
+the claim out is not tested (for 'at least', the paper's pair is read without the margin). Beside accuracy claims, \
+McNemar's exact test on each seed's paired predictions (p per seed; a second view, not part of the verdict).";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum ClaimVerdict {
@@ -76,6 +83,9 @@ pub struct ClaimRecord {
     pub seeds: usize,
     /// What the difference counts (percent: accuracy points; steps), once a run gave a value.
     pub unit: Option<Unit>,
+    /// McNemar's exact test on each seed pair's predictions (accuracy claims whose runs
+    /// wrote them).
+    pub mcnemar: Vec<SeedTest>,
     pub note: String,
 }
 
@@ -116,6 +126,7 @@ fn judge(claim: &Claim, comparison: &Comparison, values: &SeedValues) -> ClaimRe
         interval: None,
         seeds: 0,
         unit: values.unit(&comparison.a.cell),
+        mcnemar: Vec::new(),
         note: String::new(),
     };
     if let Some(why) = &comparison.paper_disagrees {
@@ -131,16 +142,54 @@ fn judge(claim: &Claim, comparison: &Comparison, values: &SeedValues) -> ClaimRe
             return record;
         }
     };
-    let (differences, other_data) = paired_differences(&a, &b);
-    record.seeds = differences.len();
-    record.interval = t_interval(&differences.iter().map(|d| d.0).collect::<Vec<_>>());
+    let (pairs, other_data) = paired_differences(&a, &b);
+    record.seeds = pairs.len();
+    let differences: Vec<(f64, Bound)> = pairs.iter().map(|p| (p.value, p.bound)).collect();
+    let spreads: Vec<f64> = differences.iter().map(|d| d.0).collect();
+    let sampling: Vec<f64> = pairs.iter().map(|p| p.sampling_sd).collect();
+    record.interval = t_interval(&spreads, &sampling);
     let (verdict, mut note) = verdict(claim, &differences, record.interval);
     if other_data > 0 {
         let left_out = format!("{other_data} seed pair(s) scored on different examples left out");
         note = join_notes(&[&note, &left_out]);
     }
+    let on_accuracy = [&comparison.a, &comparison.b]
+        .iter()
+        .all(|arm| arm.minus.is_none() && values.metric(&arm.cell) == Some(Metric::TestAccuracy));
+    if on_accuracy {
+        let (tests, failed) = mcnemar_tests(&pairs);
+        record.mcnemar = tests;
+        note = join_notes(&[&note, &failed]);
+    }
     (record.verdict, record.note) = (verdict, note);
     record
+}
+
+/// McNemar's exact test on each seed pair whose runs both wrote predictions, and why any
+/// pair could not be read.
+fn mcnemar_tests(pairs: &[SeedPair]) -> (Vec<SeedTest>, String) {
+    let mut failed = Vec::new();
+    let tests = pairs
+        .iter()
+        .filter_map(|pair| {
+            let (Some(a), Some(b)) = &pair.predictions else {
+                return None;
+            };
+            match discordant(a, b) {
+                Ok((a_only, b_only)) => Some(SeedTest {
+                    seed: pair.seed,
+                    a_only,
+                    b_only,
+                    p: mcnemar_exact(a_only, b_only),
+                }),
+                Err(why) => {
+                    failed.push(format!("seed {}: no McNemar test ({why})", pair.seed));
+                    None
+                }
+            }
+        })
+        .collect();
+    (tests, failed.join("; "))
 }
 
 /// The verdict the differences allow, and what limited it.
@@ -210,20 +259,34 @@ fn join_notes(notes: &[&str]) -> String {
     kept.join("; ")
 }
 
-/// One arm's value on one seed, whether it is a bound, and the examples it was scored on.
+/// One arm's value on one seed, whether it is a bound, its sampling error, the examples
+/// it was scored on and the run's predictions.
 #[derive(Debug, Clone)]
 struct SeedValue {
     value: f64,
     bound: Bound,
+    sampling_sd: f64,
     data: Option<String>,
+    predictions: Option<PathBuf>,
 }
 
-/// Per seed, a − b and what it is (exact, or a bound when a step count is censored), and
-/// how many seed pairs were left out for being scored on different examples.
+/// One seed's a − b: what it is (exact, or a bound when a step count is censored), its
+/// sampling error, and the two runs' predictions.
+#[derive(Debug, Clone)]
+struct SeedPair {
+    seed: u64,
+    value: f64,
+    bound: Bound,
+    sampling_sd: f64,
+    predictions: (Option<PathBuf>, Option<PathBuf>),
+}
+
+/// The seed pairs scored on the same examples, and how many were left out for being
+/// scored on different ones.
 fn paired_differences(
     a: &BTreeMap<u64, SeedValue>,
     b: &BTreeMap<u64, SeedValue>,
-) -> (Vec<(f64, Bound)>, usize) {
+) -> (Vec<SeedPair>, usize) {
     let mut other_data = 0;
     let differences = a
         .iter()
@@ -235,7 +298,13 @@ fn paired_differences(
                     return None;
                 }
             }
-            Some((a.value - b.value, difference_bound(a.bound, b.bound)))
+            Some(SeedPair {
+                seed: *seed,
+                value: a.value - b.value,
+                bound: difference_bound(a.bound, b.bound),
+                sampling_sd: a.sampling_sd.hypot(b.sampling_sd),
+                predictions: (a.predictions.clone(), b.predictions.clone()),
+            })
         })
         .collect();
     (differences, other_data)
@@ -287,7 +356,9 @@ impl<'a> SeedValues<'a> {
                 let value = SeedValue {
                     value: v.value - m.value,
                     bound: difference_bound(v.bound, m.bound),
+                    sampling_sd: v.sampling_sd.hypot(m.sampling_sd),
                     data: v.data,
+                    predictions: None,
                 };
                 Some((seed, value))
             })
@@ -323,7 +394,9 @@ impl<'a> SeedValues<'a> {
                 let value = SeedValue {
                     value: o.value?,
                     bound: o.bound,
+                    sampling_sd: o.sampling_sd,
                     data: o.data_sha256.clone(),
+                    predictions: o.predictions.clone(),
                 };
                 Some((o.seed, value))
             })
@@ -332,10 +405,15 @@ impl<'a> SeedValues<'a> {
 
     /// What the cell's values count.
     fn unit(&self, cell: &CellRef) -> Option<Unit> {
+        self.metric(cell).map(unit)
+    }
+
+    /// The metric the cell's runs are measured by.
+    fn metric(&self, cell: &CellRef) -> Option<Metric> {
         self.observations
             .iter()
             .find(|o| o.table == cell.table && o.row == cell.row && o.column == cell.column)
-            .map(|o| unit(o.metric))
+            .map(|o| o.metric)
     }
 
     /// The reason the suite gives for not running a cell.
@@ -379,10 +457,34 @@ pub fn claims_frame(claims: &[ClaimRecord]) -> Result<DataFrame, ReportError> {
         column("difference", interval(|i| i.mean)),
         column("low", interval(|i| i.low)),
         column("high", interval(|i| i.high)),
+        column("mcnemar_p", text(|c| mcnemar_text(&c.mcnemar))),
         column("note", text(|c| c.note.clone())),
         column("sentence", text(|c| c.sentence.clone())),
     ])
     .map_err(ReportError::frame("claims"))
+}
+
+/// McNemar's p per seed, "seed 0: 0.001 (40 vs 12); ..." (empty without predictions).
+pub fn mcnemar_text(tests: &[SeedTest]) -> String {
+    let one = |t: &SeedTest| {
+        format!(
+            "seed {}: p {} ({} vs {})",
+            t.seed,
+            p_text(t.p),
+            t.a_only,
+            t.b_only
+        )
+    };
+    tests.iter().map(one).collect::<Vec<_>>().join("; ")
+}
+
+/// A p value: two decimals, or two significant digits below 0.01, "< 1e-6" below that.
+pub(crate) fn p_text(p: f64) -> String {
+    match p {
+        p if p < 1e-6 => "< 1e-6".into(),
+        p if p < 0.01 => format!("{p:.1e}"),
+        p => format!("{p:.2}"),
+    }
 }
 
 #[cfg(test)]
@@ -390,7 +492,6 @@ mod tests {
     use super::*;
     use crate::measurement::Measurement;
     use spec::claims::{Arms, ClaimMetric};
-    use spec::schema::Metric;
 
     fn claim(relation: Relation, margin: f64) -> Claim {
         Claim {
@@ -421,7 +522,9 @@ mod tests {
             validation: None,
             diverged: false,
             sampled: false,
+            sampling_sd: 0.0,
             data_sha256: None,
+            predictions: None,
             finished: true,
         }
     }
@@ -441,12 +544,24 @@ mod tests {
     /// The verdict on FPT against Random on MNIST, given each arm's values by seed, as if
     /// the paper's numbers bore the relation out (they bear out only "greater" here).
     fn run(claim: &Claim, fpt: &[f64], random: &[f64]) -> ClaimRecord {
+        run_with(claim, fpt, random, |_| {})
+    }
+
+    /// [`run`] with each observation adjusted by `tweak` first.
+    fn run_with(
+        claim: &Claim,
+        fpt: &[f64],
+        random: &[f64],
+        tweak: impl Fn(&mut Observation),
+    ) -> ClaimRecord {
         let paper = spec::reference::tables().unwrap();
         let table = paper.iter().find(|t| t.id == "modality").unwrap();
         let mut observations: Vec<Observation> = Vec::new();
         for (row, values) in [("fpt", fpt), ("random", random)] {
             for (seed, v) in values.iter().enumerate() {
-                observations.push(obs(row, seed as u64, *v, Bound::Exact));
+                let mut o = obs(row, seed as u64, *v, Bound::Exact);
+                tweak(&mut o);
+                observations.push(o);
             }
         }
         let records = [record("fpt"), record("random")];
@@ -467,6 +582,48 @@ mod tests {
         assert!((i.mean - (211.0 - 84.0) / 3.0).abs() < 1e-9 && i.low > 0.0);
         let reversed = run(&greater, &[25.0, 31.0, 28.0], &[70.0, 72.0, 69.0]);
         assert_eq!(reversed.verdict, ClaimVerdict::Contradicted);
+    }
+
+    #[test]
+    fn a_steady_gap_smaller_than_the_evaluations_sampling_error_is_inconclusive() {
+        let greater = claim(Relation::Greater, 0.0);
+        let (fpt, random) = ([70.0, 70.5, 71.0], [69.0, 69.4, 69.9]);
+        // Differences 1.0, 1.1, 1.1: a tight interval above 0 if the values were exact...
+        assert_eq!(run(&greater, &fpt, &random).verdict, ClaimVerdict::Supported);
+        // ...but on 100 examples each accuracy is good to ±4.6 points (binomial, p = 0.7).
+        let on_100 = run_with(&greater, &fpt, &random, |o| o.sampling_sd = 4.58);
+        assert_eq!(on_100.verdict, ClaimVerdict::Inconclusive, "{on_100:?}");
+        assert!(on_100.interval.unwrap().low < 0.0);
+    }
+
+    #[test]
+    fn mcnemar_is_tested_per_seed_on_the_runs_predictions() {
+        let dir = tempfile::tempdir().unwrap();
+        // Seed s: FPT right on 10 + s of 20 examples, Random on the first 2 only.
+        let write = |row: &str, seed: u64| {
+            let right = if row == "fpt" { 10 + seed } else { 2 };
+            let text: String = (0..20)
+                .map(|i| {
+                    let predicted = if i < right { 1 } else { 0 };
+                    format!("{{\"example\":{i},\"label\":1,\"predicted\":{predicted}}}\n")
+                })
+                .collect();
+            let path = dir.path().join(format!("{row}-{seed}.jsonl"));
+            std::fs::write(&path, text).unwrap();
+            path
+        };
+        let greater = claim(Relation::Greater, 0.0);
+        let r = run_with(&greater, &[50.0, 55.0, 60.0], &[10.0, 10.0, 10.0], |o| {
+            o.predictions = Some(write(&o.row, o.seed));
+        });
+        let counts: Vec<(u64, u64, u64)> =
+            r.mcnemar.iter().map(|t| (t.seed, t.a_only, t.b_only)).collect();
+        assert_eq!(counts, [(0, 8, 0), (1, 9, 0), (2, 10, 0)]);
+        // 8 discordant answers all FPT's: 2 / 2^8.
+        assert!((r.mcnemar[0].p - 2.0 / 256.0).abs() < 1e-12);
+        assert_eq!(mcnemar_text(&r.mcnemar[..1]), "seed 0: p 7.8e-3 (8 vs 0)");
+        // Without predictions there is no test, and the verdict is the interval's alone.
+        assert!(run(&greater, &[50.0, 55.0, 60.0], &[10.0; 3]).mcnemar.is_empty());
     }
 
     #[test]
@@ -534,7 +691,7 @@ mod tests {
             (-0.2, Bound::Exact),
             (0.3, Bound::Exact),
         ];
-        let interval = t_interval(&d.map(|x| x.0));
+        let interval = t_interval(&d.map(|x| x.0), &[]);
         assert_eq!(verdict(&equal, &d, interval).0, ClaimVerdict::Inconclusive);
     }
 
@@ -571,7 +728,7 @@ mod tests {
             ),
             (90.0 - 300.0, difference_bound(Bound::Exact, Bound::AtLeast)),
         ];
-        let interval = t_interval(&d.map(|x| x.0));
+        let interval = t_interval(&d.map(|x| x.0), &[]);
         assert_eq!(verdict(&less, &d, interval).0, ClaimVerdict::Supported);
         // The true gap is even more negative, so "greater" is contradicted safely.
         let greater = claim(Relation::Greater, 0.0);
@@ -592,7 +749,7 @@ mod tests {
             (190.0, Bound::AtLeast),
             (210.0, Bound::AtLeast),
         ];
-        let interval = t_interval(&slow.map(|x| x.0));
+        let interval = t_interval(&slow.map(|x| x.0), &[]);
         assert_eq!(
             verdict(&less, &slow, interval).0,
             ClaimVerdict::Contradicted

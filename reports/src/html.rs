@@ -9,8 +9,9 @@ use spec::schema::Versions;
 
 use crate::cells::CellRecord;
 use crate::charts::ChartFile;
-use crate::claims::{ClaimRecord, CLAIM_RULE};
+use crate::claims::{mcnemar_text, ClaimRecord, CLAIM_RULE};
 use crate::context::ReportContext;
+use crate::cost::{ratio_text, CostSummary, COST_NOTE, MEASURES};
 use crate::error::ReportError;
 use crate::format;
 use crate::load::{recorded_lr, Run};
@@ -330,13 +331,13 @@ fn claims_section(
     }
     let _ = writeln!(
         out,
-        "<h2 id=\"claims\">The paper's claims</h2>\n<p>{}</p>\n<p class=\"files\">tables/claims.csv · tables/claims.parquet</p>\n<table class=\"claims\">\n<tr><th>claim</th><th>task</th><th>comparison</th><th>verdict</th><th>a − b [95% CI]</th><th>seeds</th><th>note</th></tr>",
+        "<h2 id=\"claims\">The paper's claims</h2>\n<p>{}</p>\n<p class=\"files\">tables/claims.csv · tables/claims.parquet</p>\n<table class=\"claims\">\n<tr><th>claim</th><th>task</th><th>comparison</th><th>verdict</th><th>a − b [95% CI]</th><th>seeds</th><th>McNemar exact test, per seed (answers only a / only b got right)</th><th>note</th></tr>",
         escape(CLAIM_RULE)
     );
     for c in claims {
         let _ = writeln!(
             out,
-            "<tr class=\"c-{}\"><td title=\"{}\">{}</td><td>{}</td><td>{}</td><td class=\"verdict\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr class=\"c-{}\"><td title=\"{}\">{}</td><td>{}</td><td>{}</td><td class=\"verdict\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             c.verdict.name().replace([' ', '\''], "-"),
             escape(&c.sentence),
             escape(&c.claim),
@@ -345,6 +346,7 @@ fn claims_section(
             escape(c.verdict.name()),
             escape(&difference_text(c)),
             c.seeds,
+            escape(&mcnemar_text(&c.mcnemar)),
             escape(&c.note)
         );
     }
@@ -355,15 +357,52 @@ fn claims_section(
     Ok(())
 }
 
-pub fn render(
-    out_dir: &Path,
-    context: &ReportContext,
-    claims: &[ClaimRecord],
-    layouts: &[TableLayout],
-    cells: &[CellRecord],
-    charts: &[ChartFile],
-    runs: &[Run],
-) -> Result<String, ReportError> {
+/// What index.html shows, in its order.
+pub struct Page<'a> {
+    pub context: &'a ReportContext,
+    pub claims: &'a [ClaimRecord],
+    pub cost: &'a [CostSummary],
+    pub layouts: &'a [TableLayout],
+    pub cells: &'a [CellRecord],
+    pub charts: &'a [ChartFile],
+    pub runs: &'a [Run],
+}
+
+/// The output-only speed-up three ways, each named for what it measures.
+fn cost_section(out: &mut String, cost: &[CostSummary]) {
+    if cost.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "<h2 id=\"output-only-cost\">What output-only training saves</h2>\n<p>{}</p>\n<p class=\"files\">tables/output-only-cost.csv · tables/output-only-cost.parquet</p>\n<table class=\"claims\">\n<tr><th>task</th><th>seeds</th>{}</tr>",
+        escape(COST_NOTE),
+        MEASURES
+            .iter()
+            .map(|m| format!("<th>{}</th>", escape(m)))
+            .collect::<String>()
+    );
+    for c in cost {
+        let ratios: String = c
+            .ratios
+            .iter()
+            .map(|r| format!("<td>{}</td>", escape(&ratio_text(*r))))
+            .collect();
+        let _ = writeln!(out, "<tr><td>{}</td><td>{}</td>{ratios}</tr>", escape(&c.task), c.seeds);
+    }
+    out.push_str("</table>\n");
+}
+
+pub fn render(out_dir: &Path, page: &Page) -> Result<String, ReportError> {
+    let Page {
+        context,
+        claims,
+        cost,
+        layouts,
+        cells,
+        charts,
+        runs,
+    } = *page;
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -372,6 +411,7 @@ pub fn render(
     );
     header(&mut out, context);
     claims_section(&mut out, out_dir, claims, charts)?;
+    cost_section(&mut out, cost);
     let _ = writeln!(
         out,
         "<h2>How to read the tables</h2>\n<p>Each cell: ours (mean ± SEM over seeds, n seeds; \

@@ -16,6 +16,8 @@ pub struct Run {
     pub result: Option<RunResult>,
     pub metrics: Vec<EvalRecord>,
     pub attention: Option<AttentionMaps>,
+    /// Its predictions.jsonl, when it wrote one (read only when two runs are paired).
+    pub predictions: Option<PathBuf>,
 }
 
 /// Every run directory directly inside `runs_dir` (a folder with spec.toml or result.json),
@@ -40,6 +42,7 @@ fn load_run(dir: &Path) -> Result<Run, ReportError> {
         result: read_result(&dir.join(run_dir::RESULT))?,
         metrics: read_metrics(&dir.join(run_dir::METRICS))?,
         attention: read_attention(&dir.join(run_dir::ATTENTION))?,
+        predictions: Some(dir.join(run_dir::PREDICTIONS)).filter(|p| p.is_file()),
     })
 }
 

@@ -3,12 +3,13 @@
 //! table of configurations by task).
 
 use std::collections::BTreeSet;
+use std::path::PathBuf;
 
 use spec::schema::{companion, CellUse, Metric, RunResult, SuiteManifest};
 
 use crate::load::{recorded_lr, Run};
 use crate::reference::{PaperCell, PaperTable};
-use crate::stats::{steps_to_target, Bound};
+use crate::stats::{accuracy_sd, steps_to_target, Bound};
 
 /// One run's value for one cell.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,8 +28,13 @@ pub struct Observation {
     pub validation: Option<f64>,
     pub diverged: bool,
     pub sampled: bool,
+    /// The value's standard error from the evaluation's sampling (examples scored), in the
+    /// value's unit; 0 when not known or not a measured accuracy or step.
+    pub sampling_sd: f64,
     /// The hash of the run's evaluated split, when recorded.
     pub data_sha256: Option<String>,
+    /// The run's predictions.jsonl, when it wrote one.
+    pub predictions: Option<PathBuf>,
     pub finished: bool,
 }
 
@@ -117,7 +123,9 @@ pub fn suite_observations(suite: &SuiteManifest, runs: &[Run]) -> Vec<Observatio
                 (Some(run), Some(result)) => measure(run, result, cell.metric),
                 _ => None,
             };
-            let (value, bound) = measured.map_or((None, Bound::Exact), |(v, b)| (Some(v), b));
+            let (value, bound, sampling_sd) = measured.map_or((None, Bound::Exact, 0.0), |m| {
+                (Some(m.value), m.bound, m.sampling_sd)
+            });
             out.push(Observation {
                 table: cell.cell.table.clone(),
                 row: cell.cell.row.clone(),
@@ -132,7 +140,9 @@ pub fn suite_observations(suite: &SuiteManifest, runs: &[Run]) -> Vec<Observatio
                 validation: result.and_then(|r| r.validation_accuracy),
                 diverged: result.is_some_and(|r| r.diverged),
                 sampled: result.is_some_and(|r| r.sampled_eval),
+                sampling_sd,
                 data_sha256: result.and_then(|r| r.data_sha256.clone()),
+                predictions: run.and_then(|r| r.predictions.clone()),
                 finished: result.is_some(),
             });
         }
@@ -140,11 +150,32 @@ pub fn suite_observations(suite: &SuiteManifest, runs: &[Run]) -> Vec<Observatio
     out
 }
 
-/// A finished run's value of `metric`, with its bound; `None` when the run did not record it.
-fn measure(run: &Run, result: &RunResult, metric: Metric) -> Option<(f64, Bound)> {
-    let exact = |v: f64| Some((v, Bound::Exact));
+/// One run's number for one cell.
+struct Measured {
+    value: f64,
+    bound: Bound,
+    sampling_sd: f64,
+}
+
+/// A finished run's value of `metric`, with its bound and sampling error; `None` when the
+/// run did not record it.
+fn measure(run: &Run, result: &RunResult, metric: Metric) -> Option<Measured> {
+    let exact = |value: f64| {
+        Some(Measured {
+            value,
+            bound: Bound::Exact,
+            sampling_sd: 0.0,
+        })
+    };
     match metric {
-        Metric::TestAccuracy => exact(100.0 * result.test_accuracy),
+        Metric::TestAccuracy => {
+            let last_full = run.metrics.iter().rfind(|m| !m.curve_point);
+            let examples = last_full.and_then(|m| m.examples);
+            Some(Measured {
+                sampling_sd: 100.0 * accuracy_sd(result.test_accuracy, examples),
+                ..exact(100.0 * result.test_accuracy)?
+            })
+        }
         Metric::TrainAccuracy => result.train_accuracy.and_then(|a| exact(100.0 * a)),
         Metric::TrainableParams => exact(result.trainable_params as f64),
         Metric::TotalParams => exact(result.total_params as f64),
@@ -156,7 +187,13 @@ fn measure(run: &Run, result: &RunResult, metric: Metric) -> Option<(f64, Bound)
             if run.metrics.is_empty() {
                 return None;
             }
-            Some(steps_to_target(&run.metrics, target, result.steps).value())
+            let reached = steps_to_target(&run.metrics, target, result.steps);
+            let (value, bound) = reached.value();
+            Some(Measured {
+                value,
+                bound,
+                sampling_sd: reached.sampling_sd(),
+            })
         }
     }
 }
@@ -204,7 +241,9 @@ pub fn ungrouped_runs(runs: &[Run]) -> (TableLayout, Vec<Observation>) {
             validation: result.validation_accuracy,
             diverged: result.diverged,
             sampled: result.sampled_eval,
+            sampling_sd: 0.0,
             data_sha256: result.data_sha256.clone(),
+            predictions: run.predictions.clone(),
             finished: true,
         })
         .collect();

@@ -11,6 +11,7 @@ use crate::cells::{build, cells_frame, CellRecord};
 use crate::charts::{draw_all, ChartFile};
 use crate::claims::{claims_frame, evaluate, ClaimRecord};
 use crate::context::context;
+use crate::cost::{self, cost_frame, cost_pairs, CostPair};
 use crate::error::ReportError;
 use crate::frame::write_csv_and_parquet;
 use crate::load::{load_runs, Run};
@@ -50,6 +51,8 @@ struct Analysis {
     layouts: Vec<TableLayout>,
     cells: Vec<CellRecord>,
     claims: Vec<ClaimRecord>,
+    /// The output-only table's runs beside FPT's, seed by seed (with a suite).
+    cost: Vec<CostPair>,
 }
 
 /// Reads the runs under `runs_dir` (and its suite.json, if any): the cells of every table
@@ -85,12 +88,14 @@ fn analyse(runs_dir: &Path) -> Result<Analysis, ReportError> {
         ),
         None => Vec::new(),
     };
+    let cost = suite.as_ref().map_or(Vec::new(), |s| cost_pairs(s, &runs));
     Ok(Analysis {
         runs,
         suite,
         layouts,
         cells,
         claims,
+        cost,
     })
 }
 
@@ -105,28 +110,33 @@ pub fn claims_of(runs_dir: &Path) -> Result<(Vec<ClaimRecord>, String), ReportEr
 /// Reads the runs under `runs_dir` (and its suite.json, if any) and writes the report into
 /// `out_dir`: index.html, tables/, charts/.
 pub fn write_report(runs_dir: &Path, out_dir: &Path) -> Result<Report, ReportError> {
+    let analysis = analyse(runs_dir)?;
+    let tables = write_tables(&out_dir.join("tables"), &analysis)?;
     let Analysis {
         runs,
         suite,
         layouts,
         cells,
         claims,
-    } = analyse(runs_dir)?;
-    let tables = write_tables(
-        &out_dir.join("tables"),
-        suite.is_some().then_some(claims.as_slice()),
-        &layouts,
-        &cells,
-        &runs,
-    )?;
+        cost,
+    } = analysis;
     let charts = draw_all(&layouts, &cells, &claims, &runs, &out_dir.join("charts"))?;
     let context = context(suite.as_ref(), &runs);
-    let page = html::render(out_dir, &context, &claims, &layouts, &cells, &charts, &runs)?;
+    let cost = cost::summarise(&cost);
+    let page = html::Page {
+        context: &context,
+        claims: &claims,
+        cost: &cost,
+        layouts: &layouts,
+        cells: &cells,
+        charts: &charts,
+        runs: &runs,
+    };
     let index_html = out_dir.join("index.html");
-    write_atomic(&index_html, page.as_bytes())?;
+    write_atomic(&index_html, html::render(out_dir, &page)?.as_bytes())?;
     Ok(Report {
         index_html,
-        text: text::render(&context, &claims, &layouts, &cells),
+        text: text::render(&context, &claims, &cost, &layouts, &cells),
         tables,
         charts,
         cells,
@@ -134,24 +144,25 @@ pub fn write_report(runs_dir: &Path, out_dir: &Path) -> Result<Report, ReportErr
     })
 }
 
-/// tables/: claims.csv (with a suite), a file per paper table, and runs.csv, each also as
-/// Parquet.
-fn write_tables(
-    dir: &Path,
-    claims: Option<&[ClaimRecord]>,
-    layouts: &[TableLayout],
-    cells: &[CellRecord],
-    runs: &[Run],
-) -> Result<Vec<TableFiles>, ReportError> {
+/// tables/: claims.csv (with a suite), output-only-cost.csv (when the suite ran that
+/// table), a file per paper table, and runs.csv, each also as Parquet.
+fn write_tables(dir: &Path, analysis: &Analysis) -> Result<Vec<TableFiles>, ReportError> {
     let mut frames: Vec<(String, DataFrame)> = Vec::new();
-    if let Some(claims) = claims {
-        frames.push(("claims".into(), claims_frame(claims)?));
+    if analysis.suite.is_some() {
+        frames.push(("claims".into(), claims_frame(&analysis.claims)?));
     }
-    for layout in layouts {
-        let here: Vec<&CellRecord> = cells.iter().filter(|c| c.table == layout.id).collect();
+    if !analysis.cost.is_empty() {
+        frames.push(("output-only-cost".into(), cost_frame(&analysis.cost)?));
+    }
+    for layout in &analysis.layouts {
+        let here: Vec<&CellRecord> = analysis
+            .cells
+            .iter()
+            .filter(|c| c.table == layout.id)
+            .collect();
         frames.push((layout.id.clone(), cells_frame(&here)?));
     }
-    frames.push(("runs".into(), runs_frame(runs)?));
+    frames.push(("runs".into(), runs_frame(&analysis.runs)?));
     frames
         .into_iter()
         .map(|(id, frame)| {

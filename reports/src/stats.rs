@@ -74,13 +74,16 @@ impl Bound {
 }
 
 /// A run's steps to a target accuracy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum StepsToTarget {
-    Reached(u64),
+    /// Reached at `step`, interpolated linearly between the last evaluation below the
+    /// target and the first at or above it. `sampling_sd`: the step's standard error from
+    /// the two evaluations' sampling error (binomial over the examples each scored) over
+    /// the curve's rise between them, capped at their gap; 0 when reached at the first
+    /// evaluation or when the examples were not recorded.
+    Reached { step: f64, sampling_sd: f64 },
     /// Never reached within the run's `steps`.
-    NotReached {
-        steps: u64,
-    },
+    NotReached { steps: u64 },
 }
 
 impl StepsToTarget {
@@ -88,23 +91,53 @@ impl StepsToTarget {
     /// never reached the target counts as its whole step budget.
     pub fn value(&self) -> (f64, Bound) {
         match *self {
-            StepsToTarget::Reached(step) => (step as f64, Bound::Exact),
+            StepsToTarget::Reached { step, .. } => (step, Bound::Exact),
             StepsToTarget::NotReached { steps } => (steps as f64, Bound::AtLeast),
+        }
+    }
+
+    /// The step's sampling error (0 for a censored run: its value is a bound).
+    pub fn sampling_sd(&self) -> f64 {
+        match *self {
+            StepsToTarget::Reached { sampling_sd, .. } => sampling_sd,
+            StepsToTarget::NotReached { .. } => 0.0,
         }
     }
 }
 
-/// The first evaluated step whose test accuracy is at least `target`.
+/// The standard error of an accuracy `p` (0..1) measured on `examples` examples, by the
+/// binomial; 0 when the count is unknown. For per-position tasks an example's positions
+/// are not independent, so counting examples rather than positions errs wide.
+pub fn accuracy_sd(p: f64, examples: Option<u64>) -> f64 {
+    match examples {
+        Some(n) if n > 0 => (p * (1.0 - p) / n as f64).sqrt(),
+        _ => 0.0,
+    }
+}
+
+/// Where the curve first reaches `target` (see [`StepsToTarget::Reached`]).
 pub fn steps_to_target(metrics: &[EvalRecord], target: f64, steps_taken: u64) -> StepsToTarget {
-    metrics
-        .iter()
-        .filter(|m| m.test_accuracy >= target)
-        .map(|m| m.step)
-        .min()
-        .map_or(
-            StepsToTarget::NotReached { steps: steps_taken },
-            StepsToTarget::Reached,
-        )
+    let Some(i) = metrics.iter().position(|m| m.test_accuracy >= target) else {
+        return StepsToTarget::NotReached { steps: steps_taken };
+    };
+    let hit = &metrics[i];
+    let Some(before) = i.checked_sub(1).map(|j| &metrics[j]) else {
+        return StepsToTarget::Reached {
+            step: hit.step as f64,
+            sampling_sd: 0.0,
+        };
+    };
+    let gap = (hit.step - before.step) as f64;
+    let rise = hit.test_accuracy - before.test_accuracy;
+    let step = before.step as f64 + (target - before.test_accuracy) / rise * gap;
+    let noise = accuracy_sd(before.test_accuracy, before.examples).hypot(accuracy_sd(
+        hit.test_accuracy,
+        hit.examples,
+    ));
+    StepsToTarget::Reached {
+        step,
+        sampling_sd: (noise / rise * gap).min(gap),
+    }
 }
 
 /// numerator / denominator, with the bound that follows from the parts' bounds: a larger
@@ -167,19 +200,43 @@ pub struct Interval {
     pub n: usize,
 }
 
-/// Student's t interval over paired per-seed differences: mean ± t(0.975, n-1) · s/√n.
-/// The differences are one per seed, so the interval carries the seed-to-seed spread
-/// (which dominates at short budgets) and, inside each seed's number, the evaluation's
-/// sampling error. `None` below two differences (no spread to estimate).
-pub fn t_interval(differences: &[f64]) -> Option<Interval> {
+/// Student's t interval over paired per-seed differences, widened by their own sampling
+/// error: mean ± t(0.975, n-1) · √(s²/n + Σσᵢ²/n²), σᵢ the i-th difference's standard
+/// error from the evaluation (examples scored, or a step count's position between
+/// evaluations). The spread s of one difference per seed already carries the seed-to-seed
+/// variation (which dominates at short budgets) and some of the sampling error; adding the
+/// latter again can only widen the interval, never overclaim. `None` below two differences
+/// (no spread to estimate).
+pub fn t_interval(differences: &[f64], sampling_sd: &[f64]) -> Option<Interval> {
     let stats = seed_stats(differences).filter(|s| s.n >= 2)?;
-    let half = t_975(stats.n - 1) * stats.sem;
+    let n = stats.n as f64;
+    let sampling = sampling_sd.iter().map(|sd| sd * sd).sum::<f64>() / (n * n);
+    let half = t_975(stats.n - 1) * (stats.sem.powi(2) + sampling).sqrt();
     Some(Interval {
         mean: stats.mean,
         low: stats.mean - half,
         high: stats.mean + half,
         n: stats.n,
     })
+}
+
+/// McNemar's exact test on two arms' paired predictions: of the n = `a_only` + `b_only`
+/// answers exactly one arm got right, `a_only` are A's. Two-sided p = min(1, 2·P(X ≤ k)),
+/// X ~ Binomial(n, ½), k = min(a_only, b_only); 1 when n = 0. Summed in log space, so any
+/// n is exact to rounding.
+pub fn mcnemar_exact(a_only: u64, b_only: u64) -> f64 {
+    let n = a_only + b_only;
+    let k = a_only.min(b_only);
+    // ln P(X = i), from ln P(X = 0) = n ln ½ by P(i) / P(i-1) = (n - i + 1) / i.
+    let mut ln_term = n as f64 * 0.5f64.ln();
+    let mut ln_terms = vec![ln_term];
+    for i in 1..=k {
+        ln_term += ((n - i + 1) as f64 / i as f64).ln();
+        ln_terms.push(ln_term);
+    }
+    let top = ln_terms.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let ln_cdf = top + ln_terms.iter().map(|t| (t - top).exp()).sum::<f64>().ln();
+    (2.0 * ln_cdf.exp()).min(1.0)
 }
 
 /// The 97.5% quantile of Student's t with `df` degrees of freedom, from the standard table
@@ -229,21 +286,65 @@ mod tests {
     }
 
     #[test]
-    fn steps_to_target_is_the_first_step_reaching_it() {
+    fn steps_to_target_interpolates_between_evaluations() {
         let curve = [
             point(0, 0.5),
             point(100, 0.98),
             point(200, 0.99),
             point(300, 0.97),
         ];
+        let at = |target| steps_to_target(&curve, target, 300);
+        // 0.99 lies at the evaluation of step 200; 0.74 halfway from 0.5 to 0.98.
+        assert_eq!(at(0.99).value(), (200.0, Bound::Exact));
+        assert!((at(0.74).value().0 - 50.0).abs() < 1e-9);
         assert_eq!(
-            steps_to_target(&curve, 0.99, 300),
-            StepsToTarget::Reached(200)
+            at(0.5),
+            StepsToTarget::Reached {
+                step: 0.0,
+                sampling_sd: 0.0
+            }
         );
-        assert_eq!(steps_to_target(&curve, 0.5, 300), StepsToTarget::Reached(0));
-        let never = steps_to_target(&curve, 0.995, 300);
+        let never = at(0.995);
         assert_eq!(never, StepsToTarget::NotReached { steps: 300 });
         assert_eq!(never.value(), (300.0, Bound::AtLeast));
+        // Without recorded example counts there is no sampling error to carry.
+        assert_eq!(at(0.74).sampling_sd(), 0.0);
+    }
+
+    #[test]
+    fn a_crossing_carries_the_evaluations_sampling_error_over_the_rise() {
+        let scored = |step, acc, n| EvalRecord {
+            examples: Some(n),
+            ..point(step, acc)
+        };
+        // 0.6 -> 0.8 over 50 steps on 100 examples each: sd of the two accuracies
+        // sqrt(0.24/100 + 0.16/100) = 0.0632..., over a rise of 0.2 per 50 steps.
+        let curve = [scored(0, 0.6, 100), scored(50, 0.8, 100)];
+        let hit = steps_to_target(&curve, 0.7, 50);
+        assert!((hit.value().0 - 25.0).abs() < 1e-9);
+        let expected = (0.24f64 / 100.0 + 0.16 / 100.0).sqrt() / 0.2 * 50.0;
+        assert!((hit.sampling_sd() - expected).abs() < 1e-9, "{hit:?}");
+        // A rise within the noise: the error is capped at the gap between evaluations.
+        let flat = [scored(0, 0.6, 10), scored(50, 0.61, 10)];
+        assert_eq!(steps_to_target(&flat, 0.605, 50).sampling_sd(), 50.0);
+        assert!((accuracy_sd(0.5, Some(400)) - 0.025).abs() < 1e-12);
+    }
+
+    #[test]
+    fn mcnemar_matches_the_binomial_closed_form() {
+        // n = 5, none for A: 2 · (1/2)^5.
+        assert!((mcnemar_exact(0, 5) - 2.0 / 32.0).abs() < 1e-12);
+        // n = 10, k = 1: 2 · (1 + 10) / 1024; symmetric in the arms.
+        assert!((mcnemar_exact(1, 9) - 22.0 / 1024.0).abs() < 1e-12);
+        assert_eq!(mcnemar_exact(9, 1), mcnemar_exact(1, 9));
+        // Balanced or empty: no evidence at all.
+        assert_eq!(mcnemar_exact(5, 5), 1.0);
+        assert_eq!(mcnemar_exact(0, 0), 1.0);
+        // Large n stays finite and near the normal approximation: 1000 vs 1100 is
+        // z = 100 / sqrt(2100) = 2.18, two-sided 0.029 (the exact value is a little above).
+        let p = mcnemar_exact(1000, 1100);
+        assert!(p > 0.028 && p < 0.034, "{p}");
+        assert!(mcnemar_exact(0, 5000) < 1e-300);
     }
 
     #[test]
@@ -292,15 +393,19 @@ mod tests {
     #[test]
     fn the_t_interval_matches_its_closed_form() {
         // Differences 1, 2, 3: mean 2, s = 1, sem = 1/sqrt(3), t(0.975, 2) = 4.303.
-        let i = t_interval(&[1.0, 2.0, 3.0]).unwrap();
+        let i = t_interval(&[1.0, 2.0, 3.0], &[0.0; 3]).unwrap();
         let half = 4.303 / 3f64.sqrt();
         assert_eq!(i.n, 3);
         assert!((i.mean - 2.0).abs() < 1e-12);
         assert!((i.low - (2.0 - half)).abs() < 1e-12 && (i.high - (2.0 + half)).abs() < 1e-12);
         // Identical arms: a zero-width interval at zero.
-        let zero = t_interval(&[0.0; 4]).unwrap();
+        let zero = t_interval(&[0.0; 4], &[0.0; 4]).unwrap();
         assert_eq!((zero.low, zero.high), (0.0, 0.0));
-        assert_eq!(t_interval(&[5.0]), None);
+        assert_eq!(t_interval(&[5.0], &[0.0]), None);
+        // Each difference's sampling error widens it: sd 3 on each of 3 seeds adds
+        // 3 · 9 / 9 = 3 to the squared standard error (1/3 from the spread).
+        let wide = t_interval(&[1.0, 2.0, 3.0], &[3.0; 3]).unwrap();
+        assert!((wide.high - 2.0 - 4.303 * (1.0f64 / 3.0 + 3.0).sqrt()).abs() < 1e-12);
         // Beyond the table, 120's (above the normal 1.960); 35 degrees of freedom use 30's.
         assert_eq!(t_975(5000), 1.980);
         assert_eq!(t_975(35), t_975(30));

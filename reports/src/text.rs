@@ -5,8 +5,9 @@
 use std::fmt::Write as _;
 
 use crate::cells::CellRecord;
-use crate::claims::{ClaimRecord, ClaimVerdict, MIN_SEEDS};
+use crate::claims::{p_text, ClaimRecord, ClaimVerdict, MIN_SEEDS};
 use crate::context::ReportContext;
+use crate::cost::{ratio_text, CostSummary, MEASURES};
 use crate::observe::TableLayout;
 use crate::verdict::Verdict;
 
@@ -56,6 +57,7 @@ fn grid_cell(cells: &[&CellRecord]) -> String {
 pub fn render(
     context: &ReportContext,
     claims: &[ClaimRecord],
+    cost: &[CostSummary],
     layouts: &[TableLayout],
     cells: &[CellRecord],
 ) -> String {
@@ -67,6 +69,10 @@ pub fn render(
     );
     if !claims.is_empty() {
         out.push_str(&render_claims(claims));
+        out.push('\n');
+    }
+    if !cost.is_empty() {
+        out.push_str(&render_cost(cost));
         out.push('\n');
     }
     let _ = writeln!(out, "cells: {}", verdict_counts(cells));
@@ -88,7 +94,8 @@ pub fn render_claims(claims: &[ClaimRecord]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "claims: a − b per seed, 95% t interval over seeds, a verdict from {MIN_SEEDS} seeds up"
+        "claims: a − b per seed, 95% t interval over seeds, a verdict from {MIN_SEEDS} seeds up; \
+         McNemar's exact p per seed beside accuracy claims"
     );
     let tested: Vec<&ClaimRecord> = claims.iter().filter(|c| is_tested(c.verdict)).collect();
     let mut grid = vec![[
@@ -98,6 +105,7 @@ pub fn render_claims(claims: &[ClaimRecord]) -> String {
         "verdict",
         "a − b [95% CI]",
         "seeds",
+        "McNemar p",
         "note",
     ]
     .map(String::from)
@@ -110,6 +118,11 @@ pub fn render_claims(claims: &[ClaimRecord]) -> String {
             c.verdict.name().into(),
             difference_text(c),
             c.seeds.to_string(),
+            c.mcnemar
+                .iter()
+                .map(|t| p_text(t.p))
+                .collect::<Vec<_>>()
+                .join(", "),
             c.note.clone(),
         ]);
     }
@@ -125,6 +138,26 @@ pub fn render_claims(claims: &[ClaimRecord]) -> String {
         count(ClaimVerdict::NotRun),
         count(ClaimVerdict::PaperDisagrees)
     );
+    out
+}
+
+/// The output-only speed-up, three ways (see [`COST_NOTE`]).
+fn render_cost(cost: &[CostSummary]) -> String {
+    let mut out = String::from("output-only cost: FPT ÷ output-only per seed pair, mean (lowest–highest)\n");
+    let mut grid = vec![["task", "seeds"]
+        .iter()
+        .map(|h| h.to_string())
+        .chain(MEASURES.iter().map(|m| m.to_string()))
+        .collect::<Vec<_>>()];
+    for c in cost {
+        let mut line = vec![c.task.clone(), c.seeds.to_string()];
+        line.extend(c.ratios.iter().map(|r| ratio_text(*r)));
+        grid.push(line);
+    }
+    write_aligned(&mut out, &grid);
+    if cost.iter().any(|c| c.caching_in_step_time) {
+        out.push_str("(some results predate schema 3: their step time includes feature caching)\n");
+    }
     out
 }
 

@@ -241,6 +241,22 @@ pub fn read_metrics(path: &Path) -> Result<Vec<EvalRecord>, RunDirError> {
         .collect()
 }
 
+/// A run's predictions.jsonl, read one line at a time (the paper profile's Bit Memory runs
+/// write tens of megabytes): each item a prediction or why its line is not one.
+pub fn read_predictions(
+    path: &Path,
+) -> Result<impl Iterator<Item = Result<Prediction, RunDirError>> + '_, RunDirError> {
+    use std::io::BufRead;
+    let file = fs::File::open(path).map_err(io_err(path))?;
+    Ok(std::io::BufReader::new(file)
+        .lines()
+        .enumerate()
+        .map(move |(i, line)| {
+            let line = line.map_err(io_err(path))?;
+            serde_json::from_str(&line).map_err(|e| malformed(path, format!("line {}: {e}", i + 1)))
+        }))
+}
+
 /// A run's result.json, `None` when the run has not finished.
 pub fn read_result(path: &Path) -> Result<Option<RunResult>, RunDirError> {
     let Some(text) = read_optional(path)? else {
