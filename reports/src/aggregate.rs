@@ -282,7 +282,10 @@ fn mark_not_comparable(records: &mut [OursRecord], suite: &SuiteManifest) {
         let reasons = match (&unchecked, listed) {
             (Some(why), _) => why.clone(),
             (None, Some(cell)) => cell.reasons.join("; "),
-            (None, None) => continue,
+            (None, None) => {
+                note_declared(record, suite);
+                continue;
+            }
         };
         record.preset = Some(Verdict::NotComparable);
         record.note = match record.note.is_empty() {
@@ -290,6 +293,27 @@ fn mark_not_comparable(records: &mut [OursRecord], suite: &SuiteManifest) {
             false => format!("{}; not comparable: {reasons}", record.note),
         };
     }
+}
+
+/// A cell judged against the paper only because its profile declares it comparable says
+/// so, with the reason and how its setup differs.
+fn note_declared(record: &mut OursRecord, suite: &SuiteManifest) {
+    let Some(declared) = suite
+        .declared_comparable
+        .iter()
+        .find(|c| c.cell == record.cell)
+    else {
+        return;
+    };
+    let note = format!(
+        "judged as the profile declares: {} (differs: {})",
+        declared.reason,
+        declared.differences.join("; ")
+    );
+    record.note = match record.note.is_empty() {
+        true => note,
+        false => format!("{}; {note}", record.note),
+    };
 }
 
 /// The ratio of two cells' chosen values (a speed-up), a bound when either part is.

@@ -589,7 +589,10 @@ mod tests {
         let greater = claim(Relation::Greater, 0.0);
         let (fpt, random) = ([70.0, 70.5, 71.0], [69.0, 69.4, 69.9]);
         // Differences 1.0, 1.1, 1.1: a tight interval above 0 if the values were exact...
-        assert_eq!(run(&greater, &fpt, &random).verdict, ClaimVerdict::Supported);
+        assert_eq!(
+            run(&greater, &fpt, &random).verdict,
+            ClaimVerdict::Supported
+        );
         // ...but on 100 examples each accuracy is good to ±4.6 points (binomial, p = 0.7).
         let on_100 = run_with(&greater, &fpt, &random, |o| o.sampling_sd = 4.58);
         assert_eq!(on_100.verdict, ClaimVerdict::Inconclusive, "{on_100:?}");
@@ -616,14 +619,19 @@ mod tests {
         let r = run_with(&greater, &[50.0, 55.0, 60.0], &[10.0, 10.0, 10.0], |o| {
             o.predictions = Some(write(&o.row, o.seed));
         });
-        let counts: Vec<(u64, u64, u64)> =
-            r.mcnemar.iter().map(|t| (t.seed, t.a_only, t.b_only)).collect();
+        let counts: Vec<(u64, u64, u64)> = r
+            .mcnemar
+            .iter()
+            .map(|t| (t.seed, t.a_only, t.b_only))
+            .collect();
         assert_eq!(counts, [(0, 8, 0), (1, 9, 0), (2, 10, 0)]);
         // 8 discordant answers all FPT's: 2 / 2^8.
         assert!((r.mcnemar[0].p - 2.0 / 256.0).abs() < 1e-12);
         assert_eq!(mcnemar_text(&r.mcnemar[..1]), "seed 0: p 7.8e-3 (8 vs 0)");
         // Without predictions there is no test, and the verdict is the interval's alone.
-        assert!(run(&greater, &[50.0, 55.0, 60.0], &[10.0; 3]).mcnemar.is_empty());
+        assert!(run(&greater, &[50.0, 55.0, 60.0], &[10.0; 3])
+            .mcnemar
+            .is_empty());
     }
 
     #[test]

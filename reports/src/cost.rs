@@ -145,7 +145,10 @@ pub fn ratio_text(ratio: Option<(f64, f64, f64)>) -> String {
 pub fn cost_frame(pairs: &[CostPair]) -> Result<DataFrame, ReportError> {
     let get = |f: fn(&CostPair) -> Option<f64>| pairs.iter().map(f).collect::<Vec<_>>();
     DataFrame::new_infer_height(vec![
-        column("task", pairs.iter().map(|p| p.task.clone()).collect::<Vec<_>>()),
+        column(
+            "task",
+            pairs.iter().map(|p| p.task.clone()).collect::<Vec<_>>(),
+        ),
         column("seed", pairs.iter().map(|p| p.seed).collect::<Vec<_>>()),
         column("lr", pairs.iter().map(|p| p.lr).collect::<Vec<_>>()),
         column("fpt_seconds_per_step", get(|p| p.step_seconds.0)),
@@ -159,7 +162,10 @@ pub fn cost_frame(pairs: &[CostPair]) -> Result<DataFrame, ReportError> {
         column("wall_ratio", get(|p| p.ratios()[2])),
         column(
             "step_time_includes_caching",
-            pairs.iter().map(|p| p.caching_in_step_time).collect::<Vec<_>>(),
+            pairs
+                .iter()
+                .map(|p| p.caching_in_step_time)
+                .collect::<Vec<_>>(),
         ),
     ])
     .map_err(ReportError::frame("output-only-cost"))
@@ -188,7 +194,11 @@ mod tests {
         assert!((step.unwrap() - 200.0).abs() < 1e-9);
         assert_eq!(flops, None);
         assert_eq!(wall, Some(2.5));
-        let s = summarise(&[pair(0, 0.2, 0.001), pair(1, 0.3, 0.002), pair(2, 0.1, 0.001)]);
+        let s = summarise(&[
+            pair(0, 0.2, 0.001),
+            pair(1, 0.3, 0.002),
+            pair(2, 0.1, 0.001),
+        ]);
         assert_eq!(s.len(), 1);
         assert_eq!(s[0].seeds, 3);
         let (mean, low, high) = s[0].ratios[0].unwrap();

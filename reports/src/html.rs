@@ -388,7 +388,12 @@ fn cost_section(out: &mut String, cost: &[CostSummary]) {
             .iter()
             .map(|r| format!("<td>{}</td>", escape(&ratio_text(*r))))
             .collect();
-        let _ = writeln!(out, "<tr><td>{}</td><td>{}</td>{ratios}</tr>", escape(&c.task), c.seeds);
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td>{ratios}</tr>",
+            escape(&c.task),
+            c.seeds
+        );
     }
     out.push_str("</table>\n");
 }

@@ -32,7 +32,13 @@ pub fn discordant(a: &Path, b: &Path) -> Result<(u64, u64), String> {
                 pa.map_err(|e| e.to_string())?,
                 pb.map_err(|e| e.to_string())?,
             ),
-            _ => return Err(format!("{} and {} differ in length", a.display(), b.display())),
+            _ => {
+                return Err(format!(
+                    "{} and {} differ in length",
+                    a.display(),
+                    b.display()
+                ))
+            }
         };
         if (pa.example, pa.position, pa.label) != (pb.example, pb.position, pb.label) {
             return Err(format!(
@@ -77,8 +83,16 @@ mod tests {
     fn counts_the_answers_only_one_run_got_right() {
         let dir = tempfile::tempdir().unwrap();
         // Example 0 both right, 1 only A, 2 only B, 3 both wrong (differently), 4 only A.
-        let a = write(dir.path(), "a", &[(0, 1, 1), (1, 2, 2), (2, 3, 0), (3, 4, 0), (4, 5, 5)]);
-        let b = write(dir.path(), "b", &[(0, 1, 1), (1, 2, 0), (2, 3, 3), (3, 4, 1), (4, 5, 1)]);
+        let a = write(
+            dir.path(),
+            "a",
+            &[(0, 1, 1), (1, 2, 2), (2, 3, 0), (3, 4, 0), (4, 5, 5)],
+        );
+        let b = write(
+            dir.path(),
+            "b",
+            &[(0, 1, 1), (1, 2, 0), (2, 3, 3), (3, 4, 1), (4, 5, 1)],
+        );
         assert_eq!(discordant(&a, &b), Ok((2, 1)));
         assert_eq!(discordant(&b, &a), Ok((1, 2)));
         assert_eq!(discordant(&a, &a), Ok((0, 0)));

@@ -130,10 +130,8 @@ pub fn steps_to_target(metrics: &[EvalRecord], target: f64, steps_taken: u64) ->
     let gap = (hit.step - before.step) as f64;
     let rise = hit.test_accuracy - before.test_accuracy;
     let step = before.step as f64 + (target - before.test_accuracy) / rise * gap;
-    let noise = accuracy_sd(before.test_accuracy, before.examples).hypot(accuracy_sd(
-        hit.test_accuracy,
-        hit.examples,
-    ));
+    let noise = accuracy_sd(before.test_accuracy, before.examples)
+        .hypot(accuracy_sd(hit.test_accuracy, hit.examples));
     StepsToTarget::Reached {
         step,
         sampling_sd: (noise / rise * gap).min(gap),

@@ -156,6 +156,7 @@ mod tests {
             unsupported: Vec::new(),
             not_in_profile: Vec::new(),
             not_comparable: Vec::new(),
+            declared_comparable: Vec::new(),
         }
     }
 

@@ -143,7 +143,8 @@ pub fn render_claims(claims: &[ClaimRecord]) -> String {
 
 /// The output-only speed-up, three ways (see [`COST_NOTE`]).
 fn render_cost(cost: &[CostSummary]) -> String {
-    let mut out = String::from("output-only cost: FPT ÷ output-only per seed pair, mean (lowest–highest)\n");
+    let mut out =
+        String::from("output-only cost: FPT ÷ output-only per seed pair, mean (lowest–highest)\n");
     let mut grid = vec![["task", "seeds"]
         .iter()
         .map(|h| h.to_string())

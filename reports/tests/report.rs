@@ -379,6 +379,10 @@ fn only_cells_set_up_as_the_papers_are_judged_against_it() {
             "table": "modality", "row": "fpt", "column": "bit-xor",
             "reasons": ["minilm-l6 for gpt2", "300 of 20000 steps"]
         }]);
+        suite["declared_comparable"] = serde_json::json!([{
+            "table": "modality", "row": "random", "column": "bit-xor",
+            "reason": "the test says so", "differences": ["300 of 20000 steps"]
+        }]);
     });
     let report = write_report(&runs, &dir.join("report")).unwrap();
     let (verdict, note) = verdict_of(&report, ("modality", "fpt", "bit-xor"));
@@ -393,10 +397,12 @@ fn only_cells_set_up_as_the_papers_are_judged_against_it() {
         .find(|c| c.row == "fpt" && c.column == "bit-xor")
         .unwrap();
     assert_eq!((cell.ours_text.as_str(), cell.delta), ("99.0 ± 1.0", None));
-    // The other cells keep their verdicts.
+    // The other cells keep their verdicts; a declared one says why it is judged.
+    let (verdict, note) = verdict_of(&report, ("modality", "random", "bit-xor"));
+    assert_eq!(verdict, "below");
     assert_eq!(
-        verdict_of(&report, ("modality", "random", "bit-xor")).0,
-        "below"
+        note,
+        "judged as the profile declares: the test says so (differs: 300 of 20000 steps)"
     );
     assert!(
         report.text.contains("99.0 ± 1.0 | 100% n/c"),

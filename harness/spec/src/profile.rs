@@ -20,6 +20,10 @@ pub struct Include {
     pub table: String,
     pub rows: Option<Vec<String>>,
     pub columns: Option<Vec<String>>,
+    /// Judge these cells against the paper's numbers although their setup differs from the
+    /// paper profile's, for this reason (shown with the differences beside the verdict).
+    #[serde(default)]
+    pub comparable: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -77,6 +81,23 @@ impl ProfileSpec {
             .get(task)
             .map(|s| s.over(&self.defaults))
             .ok_or_else(|| format!("the {} profile has no settings for {task}", self.name))
+    }
+
+    /// Why this profile declares cell (row, column) of `table` comparable with the paper's
+    /// setup, when one of its includes does.
+    pub fn declared_comparable(
+        &self,
+        paper: &PaperTable,
+        (row, column): (&str, &str),
+    ) -> Option<&str> {
+        self.include.iter().find_map(|i| {
+            let reason = i.comparable.as_deref()?;
+            let selects = i.table == paper.id
+                && select(paper, &i.rows, &i.columns)
+                    .iter()
+                    .any(|(r, c)| r == row && c == column);
+            selects.then_some(reason)
+        })
     }
 
     /// Whether an include of this profile selects cell (row, column) of `table`.
@@ -165,6 +186,16 @@ fn check_include(
         if !table.columns.contains(c) {
             return Err(format!("include: table {} has no column '{c}'", table.id));
         }
+    }
+    if include
+        .comparable
+        .as_deref()
+        .is_some_and(|r| r.trim().is_empty())
+    {
+        return Err(format!(
+            "include: table {}: comparable needs a reason (why these cells match the paper's setup)",
+            table.id
+        ));
     }
     Ok(())
 }

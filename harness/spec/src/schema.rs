@@ -250,6 +250,16 @@ pub struct NotComparableCell {
     pub reasons: Vec<String>,
 }
 
+/// A cell whose setup differs from the paper's but which its profile declares comparable,
+/// with why: it is judged against the paper, the reason and differences shown beside.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeclaredComparableCell {
+    #[serde(flatten)]
+    pub cell: CellRef,
+    pub reason: String,
+    pub differences: Vec<String>,
+}
+
 impl CellRef {
     pub fn new(table: &str, row: &str, column: &str) -> Self {
         CellRef {
@@ -349,6 +359,10 @@ pub struct SuiteManifest {
     /// [`COMPARABILITY_VERSION`]; absent in older files, whose cells are all not comparable).
     #[serde(default)]
     pub not_comparable: Vec<NotComparableCell>,
+    /// Cells that differ from the paper's setup but are judged against it, as the profile
+    /// declares (`comparable = "reason"` on an include).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub declared_comparable: Vec<DeclaredComparableCell>,
 }
 
 /// One run of suite.json: its folder name and the cells it serves.

