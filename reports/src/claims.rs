@@ -10,7 +10,9 @@
 //!   widened by each difference's sampling error (examples scored; a step count's place
 //!   between evaluations);
 //! - beside it, McNemar's exact test per seed on the two arms' paired predictions (a second
-//!   view of accuracy claims, not pooled across seeds and not part of the verdict);
+//!   view of accuracy claims, not pooled across seeds and not part of the verdict; on the
+//!   bit tasks every position is an answer, and positions of one example are not
+//!   independent, so there its p is optimistic);
 //! - greater: supported when the interval lies above 0, contradicted when below; less the
 //!   mirror; at-least (margin m): supported above -m, contradicted below -m; about-equal:
 //!   supported inside (-m, m), contradicted wholly outside it; otherwise inconclusive;
@@ -232,9 +234,9 @@ fn verdict(
         0 => String::new(),
         n => format!("{n} seed(s) never reached the target: their step counts are bounds"),
     };
-    // Equal differences on every seed (a step count on the evaluation grid) give a
-    // zero-width interval, which says nothing about the spread.
-    if interval.high - interval.low == 0.0 {
+    // Equal differences on every seed (step counts both censored at the budget, accuracies
+    // at 100%) say nothing about the seed-to-seed spread, whatever the sampling error adds.
+    if differences.iter().all(|d| d.0 == differences[0].0) {
         let same = "every seed gave the same difference: no spread to judge by";
         return (ClaimVerdict::Inconclusive, join_notes(&[&note, same]));
     }
@@ -693,6 +695,10 @@ mod tests {
         let r = run(&less, &[100.0, 100.0, 100.0], &[200.0, 200.0, 200.0]);
         assert_eq!(r.verdict, ClaimVerdict::Inconclusive);
         assert!(r.note.contains("same difference"), "{}", r.note);
+        // A sampling error widens the interval but cannot stand in for the missing spread.
+        let r = run_with(&less, &[100.0; 3], &[200.0; 3], |o| o.sampling_sd = 1.0);
+        assert_eq!(r.verdict, ClaimVerdict::Inconclusive);
+        assert!(r.interval.unwrap().high < 0.0);
         let equal = claim(Relation::AboutEqual, 3.0);
         let d = [
             (0.1, Bound::AtMost),
