@@ -60,9 +60,9 @@ fn same_seed_same_numbers_and_another_seed_differs() {
     assert_ne!(first, run(8));
 }
 
-/// Learning-curve points score a prefix of the held-out set between the full evaluations;
-/// they do not disturb training (the full evaluations match a run without them) and never
-/// set the run's accuracy or its best.
+/// Learning-curve points score an evenly spread subset of the held-out set between the full
+/// evaluations; they do not disturb training (the full evaluations match a run without them)
+/// and never set the run's accuracy or its best.
 #[test]
 fn curve_points_score_a_subset_and_never_set_the_result() {
     let plain = tiny_spec(small_bit_xor(), 60, 3e-3, 5);

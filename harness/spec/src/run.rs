@@ -88,9 +88,9 @@ pub struct RunSpec {
     /// `batch_size` (seeded by the step), instead of the whole split; for comparison only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eval_sampled_batches: Option<usize>,
-    /// Score a learning-curve point every N steps between the full evaluations, on the
-    /// first `curve_examples` examples of the evaluated set (all when absent). Curve points
-    /// feed curves and steps-to-target, never the run's accuracy.
+    /// Score a learning-curve point every N steps between the full evaluations, on
+    /// `curve_examples` examples spread evenly over the evaluated set (all when absent).
+    /// Curve points feed curves and steps-to-target, never the run's accuracy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub curve_every: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

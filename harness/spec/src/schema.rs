@@ -53,8 +53,8 @@ pub struct EvalRecord {
     /// error of `test_accuracy` follows from it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub examples: Option<u64>,
-    /// A learning-curve point on the first `examples` examples only (`curve_every`): it
-    /// never sets the run's accuracy.
+    /// A learning-curve point on `examples` examples spread evenly over the evaluated set
+    /// (`curve_every`): it never sets the run's accuracy.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub curve_point: bool,
 }

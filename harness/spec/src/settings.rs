@@ -65,8 +65,8 @@ settings! {
     /// of the whole split (for comparison only; reports flag such numbers).
     #[arg(long)]
     eval_sampled_batches: usize,
-    /// Also score a learning-curve point every N steps, on the first --curve-examples
-    /// examples of the evaluated set (cheap points for curves and steps-to-target between
+    /// Also score a learning-curve point every N steps, on --curve-examples examples spread
+    /// evenly over the evaluated set (cheap points for curves and steps-to-target between
     /// the full evaluations of --eval-every; they never set the run's accuracy).
     #[arg(long)]
     curve_every: u64,

