@@ -96,6 +96,9 @@ fn header(out: &mut String, context: &ReportContext) {
     if let Some(seeds) = context.seeds {
         item("seeds", seeds.to_string());
     }
+    if let Some(time) = context.time {
+        item("run time", time.to_string());
+    }
     let versions: Vec<String> = context.versions.iter().map(Versions::to_string).collect();
     item("versions", versions.join("; "));
     if let Some(created) = &context.created {

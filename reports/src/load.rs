@@ -62,7 +62,7 @@ pub(crate) fn recorded_lr(result: &RunResult) -> Option<f64> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::collections::BTreeMap;
 
     use spec::model::{GroupCount, InitKind};
@@ -78,7 +78,8 @@ mod tests {
         dir
     }
 
-    fn result() -> RunResult {
+    /// A finished result.json's contents, for tests to adjust.
+    pub(crate) fn result() -> RunResult {
         RunResult {
             schema_version: SCHEMA_VERSION,
             task: "bit-xor".into(),

@@ -67,6 +67,9 @@ pub fn render(
         "fpt-repro report, profile {}: {} run(s), {} unfinished, {} planned but absent",
         context.profile, context.runs, context.unfinished, context.missing
     );
+    if let Some(time) = context.time {
+        let _ = writeln!(out, "run time: {time}");
+    }
     if !claims.is_empty() {
         out.push_str(&render_claims(claims));
         out.push('\n');
