@@ -27,13 +27,15 @@ fn head_commit() -> Option<String> {
     };
     let git_dir = git(&["rev-parse", "--absolute-git-dir"])?;
     let git_dir = Path::new(&git_dir);
-    println!("cargo:rerun-if-changed={}", git_dir.join("HEAD").display());
+    let mut watched = vec![git_dir.join("HEAD"), git_dir.join("packed-refs")];
     if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
-        println!("cargo:rerun-if-changed={}", git_dir.join(branch).display());
+        watched.push(git_dir.join(branch));
     }
-    println!(
-        "cargo:rerun-if-changed={}",
-        git_dir.join("packed-refs").display()
-    );
+    // Only files that exist: cargo treats a missing one as changed on every build, which
+    // would rebuild this crate and everything above it each time. (A branch packed away by
+    // `git gc` removes its file, which reruns this once; packed-refs then exists.)
+    for path in watched.iter().filter(|p| p.exists()) {
+        println!("cargo:rerun-if-changed={}", path.display());
+    }
     git(&["rev-parse", "HEAD"]).filter(|c| !c.is_empty())
 }
