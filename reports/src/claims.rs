@@ -144,8 +144,16 @@ fn judge(claim: &Claim, comparison: &Comparison, values: &SeedValues) -> ClaimRe
             return record;
         }
     };
-    let (pairs, other_data) = paired_differences(&a, &b);
+    let (mut pairs, other_data) = paired_differences(&a, &b);
     record.seeds = pairs.len();
+    let on_accuracy = [&comparison.a, &comparison.b]
+        .iter()
+        .all(|arm| arm.minus.is_none() && values.metric(&arm.cell) == Some(Metric::TestAccuracy));
+    let mut failed = String::new();
+    if on_accuracy {
+        (record.mcnemar, failed) = mcnemar_tests(&pairs);
+        use_paired_sampling_error(&mut pairs, &record.mcnemar);
+    }
     let differences: Vec<(f64, Bound)> = pairs.iter().map(|p| (p.value, p.bound)).collect();
     let spreads: Vec<f64> = differences.iter().map(|d| d.0).collect();
     let sampling: Vec<f64> = pairs.iter().map(|p| p.sampling_sd).collect();
@@ -155,16 +163,24 @@ fn judge(claim: &Claim, comparison: &Comparison, values: &SeedValues) -> ClaimRe
         let left_out = format!("{other_data} seed pair(s) scored on different examples left out");
         note = join_notes(&[&note, &left_out]);
     }
-    let on_accuracy = [&comparison.a, &comparison.b]
-        .iter()
-        .all(|arm| arm.minus.is_none() && values.metric(&arm.cell) == Some(Metric::TestAccuracy));
-    if on_accuracy {
-        let (tests, failed) = mcnemar_tests(&pairs);
-        record.mcnemar = tests;
-        note = join_notes(&[&note, &failed]);
-    }
-    (record.verdict, record.note) = (verdict, note);
+    (record.verdict, record.note) = (verdict, join_notes(&[&note, &failed]));
     record
+}
+
+/// Two arms scored on the same examples err together: where a seed's predictions give
+/// exactly the accuracy difference compared (not a sampled-batch estimate, not a diverged
+/// run's earlier evaluation), its sampling error is the paired one the discordant answers
+/// give ([`SeedTest::paired_sd`]), in place of the two accuracies' errors combined as if
+/// independent.
+fn use_paired_sampling_error(pairs: &mut [SeedPair], tests: &[SeedTest]) {
+    for pair in pairs {
+        let Some(test) = tests.iter().find(|t| t.seed == pair.seed) else {
+            continue;
+        };
+        if (test.difference() - pair.value).abs() < 1e-6 {
+            pair.sampling_sd = test.paired_sd();
+        }
+    }
 }
 
 /// McNemar's exact test on each seed pair whose runs both wrote predictions, and why any
@@ -178,11 +194,12 @@ fn mcnemar_tests(pairs: &[SeedPair]) -> (Vec<SeedTest>, String) {
                 return None;
             };
             match discordant(a, b) {
-                Ok((a_only, b_only)) => Some(SeedTest {
+                Ok(counts) => Some(SeedTest {
                     seed: pair.seed,
-                    a_only,
-                    b_only,
-                    p: mcnemar_exact(a_only, b_only),
+                    a_only: counts.a_only,
+                    b_only: counts.b_only,
+                    answers: counts.answers,
+                    p: mcnemar_exact(counts.a_only, counts.b_only),
                 }),
                 Err(why) => {
                     failed.push(format!("seed {}: no McNemar test ({why})", pair.seed));
@@ -620,7 +637,19 @@ mod tests {
         let greater = claim(Relation::Greater, 0.0);
         let r = run_with(&greater, &[50.0, 55.0, 60.0], &[10.0, 10.0, 10.0], |o| {
             o.predictions = Some(write(&o.row, o.seed));
+            // Ignored: the predictions give the paired error.
+            o.sampling_sd = 100.0;
         });
+        // The interval carries each seed's paired error, √(b - b²/20)/20 in points, not
+        // the 100 points set on each arm as if independent.
+        let paired: Vec<f64> = [8.0f64, 9.0, 10.0]
+            .iter()
+            .map(|b| 100.0 * (b - b * b / 20.0).sqrt() / 20.0)
+            .collect();
+        let sum_sq: f64 = paired.iter().map(|sd| sd * sd).sum();
+        let half = 4.303 * (25.0 / 3.0 + sum_sq / 9.0).sqrt();
+        let i = r.interval.unwrap();
+        assert!((i.high - 45.0 - half).abs() < 1e-9, "{i:?} vs ±{half}");
         let counts: Vec<(u64, u64, u64)> = r
             .mcnemar
             .iter()
