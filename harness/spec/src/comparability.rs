@@ -95,7 +95,7 @@ fn layers(spec: &RunSpec) -> String {
     spec.layers.map_or("all".into(), |n| n.to_string())
 }
 
-/// What an evaluation scores: the whole split, its first N examples, or sampled batches.
+/// What an evaluation scores: the whole split, N of its examples, or sampled batches.
 fn scored(spec: &RunSpec) -> String {
     match (spec.eval_sampled_batches, spec.eval_examples) {
         (Some(batches), _) => format!("{batches} sampled batches of {}", spec.batch_size),

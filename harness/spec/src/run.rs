@@ -81,7 +81,7 @@ pub struct RunSpec {
     /// Which split evaluation reports on.
     #[serde(default)]
     pub eval_split: EvalSplit,
-    /// Evaluate on the first N examples of the split (all when absent); for generated
+    /// Evaluate on N examples spread evenly over the split (all when absent); for generated
     /// tasks, the size of the generated held-out set.
     pub eval_examples: Option<usize>,
     /// Estimate accuracy as the reference code did, on this many randomly drawn batches of

