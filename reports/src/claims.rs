@@ -169,16 +169,16 @@ fn judge(claim: &Claim, comparison: &Comparison, values: &SeedValues) -> ClaimRe
 
 /// Two arms scored on the same examples err together: where a seed's predictions give
 /// exactly the accuracy difference compared (not a sampled-batch estimate, not a diverged
-/// run's earlier evaluation), its sampling error is the paired one the discordant answers
-/// give ([`SeedTest::paired_sd`]), in place of the two accuracies' errors combined as if
-/// independent.
+/// run's earlier evaluation), its sampling error is the paired one over the examples
+/// ([`crate::mcnemar::Discordant::difference_sd`]), in place of the two accuracies' errors
+/// combined as if independent.
 fn use_paired_sampling_error(pairs: &mut [SeedPair], tests: &[SeedTest]) {
     for pair in pairs {
         let Some(test) = tests.iter().find(|t| t.seed == pair.seed) else {
             continue;
         };
-        if (test.difference() - pair.value).abs() < 1e-6 {
-            pair.sampling_sd = test.paired_sd();
+        if (test.counts.difference() - pair.value).abs() < 1e-6 {
+            pair.sampling_sd = test.counts.difference_sd;
         }
     }
 }
@@ -196,10 +196,8 @@ fn mcnemar_tests(pairs: &[SeedPair]) -> (Vec<SeedTest>, String) {
             match discordant(a, b) {
                 Ok(counts) => Some(SeedTest {
                     seed: pair.seed,
-                    a_only: counts.a_only,
-                    b_only: counts.b_only,
-                    answers: counts.answers,
                     p: mcnemar_exact(counts.a_only, counts.b_only),
+                    counts,
                 }),
                 Err(why) => {
                     failed.push(format!("seed {}: no McNemar test ({why})", pair.seed));
@@ -490,8 +488,8 @@ pub fn mcnemar_text(tests: &[SeedTest]) -> String {
             "seed {}: p {} ({} vs {})",
             t.seed,
             p_text(t.p),
-            t.a_only,
-            t.b_only
+            t.counts.a_only,
+            t.counts.b_only
         )
     };
     tests.iter().map(one).collect::<Vec<_>>().join("; ")
@@ -640,11 +638,12 @@ mod tests {
             // Ignored: the predictions give the paired error.
             o.sampling_sd = 100.0;
         });
-        // The interval carries each seed's paired error, √(b - b²/20)/20 in points, not
-        // the 100 points set on each arm as if independent.
+        // The interval carries each seed's paired error over its 20 examples (b of them +1,
+        // the rest 0: sample variance b(1 - b/20)/19, over 20), not the 100 points set on
+        // each arm as if independent.
         let paired: Vec<f64> = [8.0f64, 9.0, 10.0]
             .iter()
-            .map(|b| 100.0 * (b - b * b / 20.0).sqrt() / 20.0)
+            .map(|b| 100.0 * (b * (1.0 - b / 20.0) / 19.0 / 20.0).sqrt())
             .collect();
         let sum_sq: f64 = paired.iter().map(|sd| sd * sd).sum();
         let half = 4.303 * (25.0 / 3.0 + sum_sq / 9.0).sqrt();
@@ -653,7 +652,7 @@ mod tests {
         let counts: Vec<(u64, u64, u64)> = r
             .mcnemar
             .iter()
-            .map(|t| (t.seed, t.a_only, t.b_only))
+            .map(|t| (t.seed, t.counts.a_only, t.counts.b_only))
             .collect();
         assert_eq!(counts, [(0, 8, 0), (1, 9, 0), (2, 10, 0)]);
         // 8 discordant answers all FPT's: 2 / 2^8.
