@@ -686,26 +686,12 @@ mod tests {
 
     #[test]
     fn arms_scored_on_different_examples_are_not_paired() {
-        let paper = spec::reference::tables().unwrap();
-        let table = paper.iter().find(|t| t.id == "modality").unwrap();
         let greater = claim(Relation::Greater, 0.0);
-        let mut observations = Vec::new();
-        for seed in 0..3 {
-            for (row, value, data) in [("fpt", 70.0, "same"), ("random", 25.0, "same")] {
-                let mut o = obs(row, seed, value + seed as f64, Bound::Exact);
-                // Seed 2's random arm scored other examples.
-                let other = row == "random" && seed == 2;
-                o.data_sha256 = Some(if other { "other" } else { data }.into());
-                observations.push(o);
-            }
-        }
-        let records = [record("fpt"), record("random")];
-        let values = SeedValues::new(&observations, &records, None);
-        let comparison = Comparison {
-            paper_disagrees: None,
-            ..greater.comparisons(table).remove(0)
-        };
-        let r = judge(&greater, &comparison, &values);
+        let r = run_with(&greater, &[70.0, 71.0, 72.0], &[25.0, 26.0, 27.0], |o| {
+            // Seed 2's random arm scored other examples.
+            let other = o.row == "random" && o.seed == 2;
+            o.data_sha256 = Some(if other { "other" } else { "same" }.into());
+        });
         assert_eq!((r.verdict, r.seeds), (ClaimVerdict::Inconclusive, 2));
         assert!(
             r.note

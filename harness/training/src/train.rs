@@ -517,12 +517,16 @@ impl<'a> Session<'a> {
     /// curve point, its `curve_examples` evenly spread) and appends the record.
     fn evaluate(&self, s: &mut Progress, curve_point: bool) -> Result<EvalRecord, TrainError> {
         let logits = |x: &Tensor| self.inputs.logits(self.model, x, false);
+        let sampled;
         let scored = match (curve_point, self.spec.eval_sampled_batches) {
-            (true, _) => self.curve_set.slice(0, self.curve_set.len()),
-            (false, Some(batches)) => sampled_batches(&self.scored, self.spec, s.step, batches),
-            (false, None) => self.scored.slice(0, self.scored.len()),
+            (true, _) => &self.curve_set,
+            (false, Some(batches)) => {
+                sampled = sampled_batches(&self.scored, self.spec, s.step, batches);
+                &sampled
+            }
+            (false, None) => &self.scored,
         };
-        let (test_loss, test_accuracy) = evaluate(&scored, logits);
+        let (test_loss, test_accuracy) = evaluate(scored, logits);
         let record = EvalRecord {
             step: s.step,
             train_loss: s.window.mean_loss(),
