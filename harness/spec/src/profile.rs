@@ -24,6 +24,23 @@ pub struct Include {
     /// paper profile's, for this reason (shown with the differences beside the verdict).
     #[serde(default)]
     pub comparable: Option<String>,
+    /// The paper's model -> the model these cells run, over the profile's `[models]` (e.g.
+    /// a pretrained stand-in for a few cells of a profile whose other cells need none).
+    #[serde(default)]
+    pub models: BTreeMap<String, String>,
+    /// Training settings of these cells, over their task's (e.g. fewer steps for a larger
+    /// stand-in that reaches its plateau sooner).
+    #[serde(default)]
+    pub settings: Settings,
+}
+
+impl Include {
+    fn selects(&self, paper: &PaperTable, (row, column): (&str, &str)) -> bool {
+        self.table == paper.id
+            && select(paper, &self.rows, &self.columns)
+                .iter()
+                .any(|(r, c)| r == row && c == column)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -60,8 +77,21 @@ fn one() -> usize {
 }
 
 impl ProfileSpec {
-    /// The model that runs for the paper's `model`, or why none does.
-    pub fn stand_in(&self, model: &str) -> Result<String, String> {
+    /// The model that runs for the paper's `model` in cell (row, column) of `paper`, or why
+    /// none does: an include of the cell that maps the model wins over `[models]`.
+    pub fn stand_in(
+        &self,
+        model: &str,
+        paper: &PaperTable,
+        cell: (&str, &str),
+    ) -> Result<String, String> {
+        if let Some(mapped) = self
+            .including(paper, cell)
+            .into_iter()
+            .find_map(|i| i.models.get(model))
+        {
+            return Ok(mapped.clone());
+        }
         if let Some(reason) = self.skip_models.get(model) {
             return Err(reason.clone());
         }
@@ -83,31 +113,41 @@ impl ProfileSpec {
             .ok_or_else(|| format!("the {} profile has no settings for {task}", self.name))
     }
 
+    /// The settings of cell (row, column) of `paper`, a cell of `task`: an include's own
+    /// settings over the task's (the first include of the cell that sets a field wins).
+    pub fn cell_settings(
+        &self,
+        task: &str,
+        paper: &PaperTable,
+        cell: (&str, &str),
+    ) -> Result<Settings, String> {
+        let task_settings = self.task_settings(task)?;
+        Ok(self
+            .including(paper, cell)
+            .into_iter()
+            .rev()
+            .fold(task_settings, |base, i| i.settings.over(&base)))
+    }
+
+    /// The includes of this profile that select cell (row, column) of `paper`.
+    fn including(&self, paper: &PaperTable, cell: (&str, &str)) -> Vec<&Include> {
+        self.include
+            .iter()
+            .filter(|i| i.selects(paper, cell))
+            .collect()
+    }
+
     /// Why this profile declares cell (row, column) of `table` comparable with the paper's
     /// setup, when one of its includes does.
-    pub fn declared_comparable(
-        &self,
-        paper: &PaperTable,
-        (row, column): (&str, &str),
-    ) -> Option<&str> {
-        self.include.iter().find_map(|i| {
-            let reason = i.comparable.as_deref()?;
-            let selects = i.table == paper.id
-                && select(paper, &i.rows, &i.columns)
-                    .iter()
-                    .any(|(r, c)| r == row && c == column);
-            selects.then_some(reason)
-        })
+    pub fn declared_comparable(&self, paper: &PaperTable, cell: (&str, &str)) -> Option<&str> {
+        self.including(paper, cell)
+            .into_iter()
+            .find_map(|i| i.comparable.as_deref())
     }
 
     /// Whether an include of this profile selects cell (row, column) of `table`.
-    pub fn includes(&self, paper: &PaperTable, (row, column): (&str, &str)) -> bool {
-        self.include.iter().any(|i| {
-            i.table == paper.id
-                && select(paper, &i.rows, &i.columns)
-                    .iter()
-                    .any(|(r, c)| r == row && c == column)
-        })
+    pub fn includes(&self, paper: &PaperTable, cell: (&str, &str)) -> bool {
+        !self.including(paper, cell).is_empty()
     }
 
     fn check(
@@ -121,9 +161,10 @@ impl ProfileSpec {
         if self.defaults.task.is_some() {
             return Err("[defaults] cannot name a task; give it under [tasks.NAME]".into());
         }
-        for (paper_model, model) in &self.models {
+        let mapped = self.include.iter().flat_map(|i| &i.models);
+        for (paper_model, model) in self.models.iter().chain(mapped) {
             Architecture::named(model)
-                .map_err(|e| format!("[models] {paper_model} = \"{model}\": {e}"))?;
+                .map_err(|e| format!("models: {paper_model} = \"{model}\": {e}"))?;
         }
         for task in self.skip_tasks.keys().chain(self.tasks.keys()) {
             if !TASK_NAMES.contains(&task.as_str()) {
@@ -186,6 +227,12 @@ fn check_include(
         if !table.columns.contains(c) {
             return Err(format!("include: table {} has no column '{c}'", table.id));
         }
+    }
+    if include.settings.task.is_some() {
+        return Err(format!(
+            "include: table {}: settings cannot name a task; give it under [tasks.NAME]",
+            table.id
+        ));
     }
     if include
         .comparable

@@ -263,7 +263,7 @@ impl Expander<'_> {
                     cell: cell_ref(table, &cell),
                     metric: group.metric,
                 };
-                match self.cell_runs(group, &task, use_.clone()) {
+                match self.cell_runs(group, table, &task, use_.clone()) {
                     Ok(()) => {}
                     Err(CellError::NotInProfile(reason)) => self.not_in_profile.push(SkippedCell {
                         cell: use_.cell,
@@ -318,7 +318,8 @@ impl Expander<'_> {
         for group in &spec.fixed {
             for cell in self.claim(table, placed, &group.rows, &group.columns) {
                 let cell = cell_ref(table, &cell);
-                match self.profile.stand_in(&group.layers_of) {
+                let at = (cell.row.as_str(), cell.column.as_str());
+                match self.profile.stand_in(&group.layers_of, table, at) {
                     Ok(model) => {
                         let layers = Architecture::named(&model)
                             .map_err(|e| format!("{}: {e}", table.id))?
@@ -364,14 +365,21 @@ impl Expander<'_> {
     }
 
     /// Adds the runs of one cell, or says why this profile cannot run it.
-    fn cell_runs(&mut self, group: &CellGroup, task: &str, use_: CellUse) -> Result<(), CellError> {
+    fn cell_runs(
+        &mut self,
+        group: &CellGroup,
+        table: &PaperTable,
+        task: &str,
+        use_: CellUse,
+    ) -> Result<(), CellError> {
+        let at = (use_.cell.row.as_str(), use_.cell.column.as_str());
         let model = self
             .profile
-            .stand_in(&group.model)
+            .stand_in(&group.model, table, at)
             .map_err(|reason| CellError::NotInProfile(format!("{}: {reason}", group.model)))?;
         let settings = self
             .profile
-            .task_settings(task)
+            .cell_settings(task, table, at)
             .map_err(CellError::NotInProfile)?;
         if let Some(layers) = group.layers {
             let have = Architecture::named(&model)
@@ -793,6 +801,42 @@ mod tests {
             .find(|c| c.cell.table == "modality" && c.cell.column == "cifar10")
             .unwrap();
         assert!(cifar.reason.contains("offline"), "{}", cifar.reason);
+    }
+
+    /// An include's `models` and `settings` apply to its cells only: the smoke profile runs
+    /// gpt2-tiny for 600 steps on Bit XOR but MiniLM for 150 in its two pretrained cells.
+    #[test]
+    fn an_include_maps_models_and_settings_for_its_cells_only() {
+        let suite = expand("smoke");
+        let on_xor: Vec<(String, u64, String)> = suite
+            .runs
+            .iter()
+            .filter(|r| r.spec.task.name() == "bit-xor" && r.spec.seed == 0)
+            .map(|r| {
+                (
+                    r.spec.model.label(),
+                    r.spec.steps,
+                    r.spec.freeze.to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            on_xor,
+            [
+                ("gpt2-tiny".into(), 600, "fpt".into()),
+                ("lstm-128".into(), 600, "fpt".into()),
+                ("minilm-l6".into(), 150, "output-only".into()),
+                ("minilm-l6".into(), 150, "fpt".into()),
+            ]
+        );
+        let pretrained = suite
+            .runs
+            .iter()
+            .filter(|r| r.spec.init == InitKind::Pretrained);
+        assert!(pretrained
+            .clone()
+            .all(|r| r.spec.model.label() == "minilm-l6"));
+        assert_eq!(pretrained.count(), 6);
     }
 
     /// The extended profile runs, offline, every claim's arms that quick leaves out.
