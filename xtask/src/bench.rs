@@ -13,8 +13,15 @@ use crate::flags::BenchFlags;
 use crate::libtorch::{self, venv_python};
 use crate::{build_release_fpt, target_dir, workspace_root};
 
-/// The transformers release the reference side is pinned to.
-const TRANSFORMERS: &str = "transformers==4.57.*";
+/// The transformers release the reference side is pinned to (the one line of
+/// tools/reference/requirements.txt that is not a comment).
+pub fn transformers_pin() -> &'static str {
+    include_str!("../../tools/reference/requirements.txt")
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#'))
+        .expect("tools/reference/requirements.txt names transformers")
+}
 
 pub fn run(options: &BenchFlags) -> Result<ExitCode> {
     // Before anything long runs.
@@ -113,20 +120,15 @@ fn ensure_transformers(python: &Path) -> Result<()> {
     if python_can_import(python, "transformers") {
         return Ok(());
     }
-    eprintln!("xtask: installing {TRANSFORMERS} into the torch venv for the reference side");
+    let pin = transformers_pin();
+    eprintln!("xtask: installing {pin} into the torch venv for the reference side");
     let status = Command::new(python)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--disable-pip-version-check",
-            TRANSFORMERS,
-        ])
+        .args(["-m", "pip", "install", "--disable-pip-version-check", pin])
         .status()
         .context("cannot run pip in the torch venv")?;
     ensure!(
         status.success() && python_can_import(python, "transformers"),
-        "`pip install {TRANSFORMERS}` failed ({status}); see pip's messages above"
+        "`pip install {pin}` failed ({status}); see pip's messages above"
     );
     Ok(())
 }

@@ -45,6 +45,7 @@ fn check(input_dim: i64, seq_len: i64) {
         freeze: &fpt,
         shape,
         input_dropout: 0.1,
+        backbone_dropout: None,
         orthogonal_gain: 1.41,
         device: Device::Cpu,
     })

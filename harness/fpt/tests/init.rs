@@ -37,6 +37,7 @@ fn build(
         freeze: &FreezePolicy::fpt(),
         shape: task.shape(),
         input_dropout: 0.1,
+        backbone_dropout: None,
         orthogonal_gain: 1.41,
         device: Device::Cpu,
     })

@@ -87,6 +87,10 @@ fn killed_then_resumed_equals_uninterrupted() {
 
     assert!(train(&cut, true).status().unwrap().success());
     assert_eq!(numbers(&cut), numbers(&whole));
+    // Every step once, in order: the steps after the checkpoint that the kill cut short
+    // were dropped on resume, not logged twice.
+    let steps = |dir: &Path| spec::run_dir::read_steps(&dir.join("steps.jsonl")).unwrap();
+    assert_eq!(steps(&cut), steps(&whole));
 }
 
 #[test]

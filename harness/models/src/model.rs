@@ -99,6 +99,8 @@ pub struct ModelRecipe<'a> {
     pub shape: TaskShape,
     /// Dropout after the input layer (the reference's 0.1).
     pub input_dropout: f64,
+    /// Dropout inside the backbone in place of its config's, when given.
+    pub backbone_dropout: Option<f64>,
     /// Gain of the input layer's orthogonal init (the reference's 1.41).
     pub orthogonal_gain: f64,
     pub device: Device,
@@ -197,10 +199,11 @@ impl FptModel {
         let shape = recipe.shape;
         let vs = nn::VarStore::new(recipe.device);
         let root = vs.root();
-        let backbone = recipe
-            .source
-            .architecture_with_layers(recipe.layers)?
-            .build(&root)?;
+        let mut architecture = recipe.source.architecture_with_layers(recipe.layers)?;
+        if let Some(p) = recipe.backbone_dropout {
+            architecture = architecture.with_dropout(p);
+        }
+        let backbone = architecture.build(&root)?;
         if shape.seq_len > backbone.max_positions() {
             return Err(ModelError::TooLong {
                 needed: shape.seq_len,

@@ -112,6 +112,9 @@ pub struct RunSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_every: Option<u64>,
     pub input_dropout: f64,
+    /// Dropout inside the backbone in place of its config's (absent: the config's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backbone_dropout: Option<f64>,
     pub orthogonal_gain: f64,
     pub device: DeviceSpec,
     /// The frozen matrices in fp32 (the paper) or bf16 (opt-in, faster; other numbers).
@@ -188,6 +191,7 @@ impl RunSpec {
             checkpoint_every: 100,
             log_every: None,
             input_dropout: 0.1,
+            backbone_dropout: None,
             orthogonal_gain: 1.41,
             device: DeviceSpec::Cpu,
             frozen_precision: FrozenPrecision::Fp32,
@@ -239,6 +243,7 @@ impl RunSpec {
             ("beta1", o.beta1),
             ("beta2", o.beta2),
             ("input_dropout", self.input_dropout),
+            ("backbone_dropout", self.backbone_dropout.unwrap_or(0.0)),
         ] {
             if !(0.0..1.0).contains(&value) {
                 return Err(SpecError::NotFraction { field, value });
@@ -265,8 +270,12 @@ impl RunSpec {
             FrozenPrecision::Fp32 => "",
             FrozenPrecision::Bf16 => "-bf16",
         };
+        let dropout = self
+            .backbone_dropout
+            .map(|p| format!("-dropout{p}"))
+            .unwrap_or_default();
         format!(
-            "{}-{}{layers}-{}-{}-lr{:e}{validation}{precision}-s{}",
+            "{}-{}{layers}-{}-{}-lr{:e}{validation}{precision}{dropout}-s{}",
             self.task.name(),
             self.model.label(),
             self.init.name(),

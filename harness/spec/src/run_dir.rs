@@ -1,4 +1,5 @@
-//! A run on disk: spec.toml, metrics.jsonl, checkpoint.safetensors, result.json.
+//! A run on disk: spec.toml, metrics.jsonl, steps.jsonl, checkpoint.safetensors,
+//! result.json.
 //! Runs are the only state; everything else is derived from them.
 
 use std::fs::{self, OpenOptions};
@@ -7,14 +8,18 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use datasets::lock::{FileLock, Holder, LockError};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 use crate::run::RunSpec;
 use crate::schema::{
-    check_version, AttentionMaps, EvalRecord, Prediction, RunResult, SuiteManifest,
+    check_version, AttentionMaps, EvalRecord, Prediction, RunResult, StepRecord, SuiteManifest,
 };
 
 pub const SPEC: &str = "spec.toml";
 pub const METRICS: &str = "metrics.jsonl";
+/// Every training step's loss and gradient norm, one JSON line per step.
+pub const STEPS: &str = "steps.jsonl";
 pub const RESULT: &str = "result.json";
 /// The final evaluation's per-example predictions ([`crate::schema::Prediction`] lines).
 pub const PREDICTIONS: &str = "predictions.jsonl";
@@ -170,15 +175,7 @@ impl RunDir {
     }
 
     pub fn append_metric(&self, record: &EvalRecord) -> Result<(), RunDirError> {
-        let path = self.file(METRICS);
-        let mut line = serde_json::to_string(record).expect("metrics serialise");
-        line.push('\n');
-        OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .and_then(|mut f| f.write_all(line.as_bytes()))
-            .map_err(io_err(&path))
+        self.append_lines(METRICS, std::slice::from_ref(record))
     }
 
     pub fn read_metrics(&self) -> Result<Vec<EvalRecord>, RunDirError> {
@@ -187,16 +184,39 @@ impl RunDir {
 
     /// Keeps the evaluations up to `step` (those a checkpoint at `step` already saw).
     pub fn truncate_metrics(&self, step: u64) -> Result<Vec<EvalRecord>, RunDirError> {
-        let kept: Vec<EvalRecord> = self
-            .read_metrics()?
-            .into_iter()
-            .filter(|r| r.step <= step)
-            .collect();
-        let text: String = kept
-            .iter()
-            .map(|r| serde_json::to_string(r).expect("metrics serialise") + "\n")
-            .collect();
-        write_atomic(&self.file(METRICS), text.as_bytes())?;
+        self.keep_lines(METRICS, |r: &EvalRecord| r.step <= step)
+    }
+
+    pub fn append_steps(&self, records: &[StepRecord]) -> Result<(), RunDirError> {
+        self.append_lines(STEPS, records)
+    }
+
+    /// Keeps the steps before `step` (those a checkpoint at `step` already took).
+    pub fn truncate_steps(&self, step: u64) -> Result<(), RunDirError> {
+        self.keep_lines(STEPS, |r: &StepRecord| r.step < step)
+            .map(drop)
+    }
+
+    fn append_lines<T: Serialize>(&self, name: &str, records: &[T]) -> Result<(), RunDirError> {
+        let path = self.file(name);
+        let text = json_lines(records);
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(text.as_bytes()))
+            .map_err(io_err(&path))
+    }
+
+    /// Rewrites JSON-lines file `name` with only the records `keep` accepts.
+    fn keep_lines<T: Serialize + DeserializeOwned>(
+        &self,
+        name: &str,
+        keep: impl Fn(&T) -> bool,
+    ) -> Result<Vec<T>, RunDirError> {
+        let path = self.file(name);
+        let kept: Vec<T> = read_json_lines(&path)?.into_iter().filter(keep).collect();
+        write_atomic(&path, json_lines(&kept).as_bytes())?;
         Ok(kept)
     }
 
@@ -224,9 +244,26 @@ impl RunDir {
     }
 }
 
-/// A run's metrics.jsonl, empty when there is none yet. A kill can leave a half-written
-/// last line; it is left out, since everything before it is sound.
+/// A run's metrics.jsonl, empty when there is none yet.
 pub fn read_metrics(path: &Path) -> Result<Vec<EvalRecord>, RunDirError> {
+    read_json_lines(path)
+}
+
+/// A run's steps.jsonl, empty when there is none (runs from before it was written).
+pub fn read_steps(path: &Path) -> Result<Vec<StepRecord>, RunDirError> {
+    read_json_lines(path)
+}
+
+fn json_lines<T: Serialize>(records: &[T]) -> String {
+    records
+        .iter()
+        .map(|r| serde_json::to_string(r).expect("run records serialise") + "\n")
+        .collect()
+}
+
+/// A JSON-lines file, empty when there is none yet. A kill can leave a half-written last
+/// line; it is left out, since everything before it is sound.
+fn read_json_lines<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>, RunDirError> {
     let Some(text) = read_optional(path)? else {
         return Ok(Vec::new());
     };

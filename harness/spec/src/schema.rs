@@ -35,6 +35,16 @@ pub fn check_version(found: u32) -> Result<(), String> {
     }
 }
 
+/// One training step, a line of steps.jsonl: its batch's mean loss (dropout on) and the
+/// gradient norm before clipping. Only finite steps are written: a run stops at the first
+/// that is not (result.json records where).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct StepRecord {
+    pub step: u64,
+    pub loss: f64,
+    pub grad_norm: f64,
+}
+
 /// One evaluation, a line of metrics.jsonl.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EvalRecord {

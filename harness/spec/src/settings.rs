@@ -82,6 +82,11 @@ settings! {
     /// Dropout after the input layer.
     #[arg(long)]
     input_dropout: f64,
+    /// Dropout inside the backbone (embeddings, attention, residual) in place of its
+    /// config's (0.1 in the built-in models); 0 turns it off, e.g. for a cross-check of
+    /// trajectories.
+    #[arg(long)]
+    backbone_dropout: f64,
     /// Gain of the input layer's orthogonal init.
     #[arg(long)]
     orthogonal_gain: f64,
@@ -123,6 +128,7 @@ impl Settings {
             checkpoint_every: self.checkpoint_every.unwrap_or(eval_every),
             clip_grad_norm: self.clip_grad_norm.unwrap_or(base.clip_grad_norm),
             input_dropout: self.input_dropout.unwrap_or(base.input_dropout),
+            backbone_dropout: self.backbone_dropout.or(base.backbone_dropout),
             orthogonal_gain: self.orthogonal_gain.unwrap_or(base.orthogonal_gain),
             log_every: self.log_every.or(base.log_every),
             frozen_precision: self.frozen_precision.unwrap_or(base.frozen_precision),
@@ -186,6 +192,7 @@ mod tests {
             checkpoint_every = 6
             clip_grad_norm = 0.25
             input_dropout = 0.2
+            backbone_dropout = 0.0
             orthogonal_gain = 1.0
             log_every = 5
             frozen_precision = "bf16""#,
@@ -222,6 +229,7 @@ mod tests {
             (0.25, 0.2, 1.0)
         );
         assert_eq!(spec.frozen_precision, FrozenPrecision::Bf16);
+        assert_eq!(spec.backbone_dropout, Some(0.0));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 pub mod attention;
 pub mod bench;
 pub mod executor;
+pub mod export;
 pub mod feature_cache;
 pub mod flops;
 pub mod optim;

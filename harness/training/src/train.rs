@@ -20,7 +20,7 @@ use models::device::TchDevice;
 use spec::model::{FrozenPrecision, InitKind};
 use spec::run::{DeviceSpec, RunSpec, SpecError};
 use spec::run_dir::{RunDir, RunDirError, CHECKPOINT};
-use spec::schema::{EvalRecord, RunResult, SlurmPlacement, SCHEMA_VERSION};
+use spec::schema::{EvalRecord, RunResult, SlurmPlacement, StepRecord, SCHEMA_VERSION};
 use spec::task::TaskShape;
 
 use crate::optim::Adam;
@@ -45,6 +45,8 @@ pub enum TrainError {
     Checkpoint { path: String, reason: String },
     #[error("libtorch: {0}")]
     Torch(#[from] tch::TchError),
+    #[error("cannot export the run to {path}: {reason}")]
+    Export { path: String, reason: String },
 }
 
 /// Examples per forward pass during evaluation.
@@ -149,6 +151,19 @@ struct StepValues {
     correct: f64,
     grad_norm: f64,
     predictions: f64,
+}
+
+/// The steps.jsonl records of `steps` up to the first non-finite one.
+fn finite_steps(steps: &[StepValues]) -> Vec<StepRecord> {
+    steps
+        .iter()
+        .take_while(|s| s.loss.is_finite() && s.grad_norm.is_finite())
+        .map(|s| StepRecord {
+            step: s.step,
+            loss: s.loss,
+            grad_norm: s.grad_norm,
+        })
+        .collect()
 }
 
 /// Reads `unread` back to the host in one transfer, emptying it.
@@ -344,6 +359,7 @@ pub fn build_model(
         freeze: &spec.freeze,
         shape,
         input_dropout: spec.input_dropout,
+        backbone_dropout: spec.backbone_dropout,
         orthogonal_gain: spec.orthogonal_gain,
         device: spec.device.tch(),
     })?;
@@ -389,7 +405,7 @@ pub fn trained_model(
 /// Serialises trainings within a process: torch's RNG (init, dropout) is process-global,
 /// so two runs interleaving their `manual_seed` calls would both lose reproducibility.
 /// Parallel runs belong in separate processes.
-static TORCH_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+pub(crate) static TORCH_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Trains the run described by `spec` in `dir`, continuing from its checkpoint if it has
 /// one, and writes result.json. `progress` shows a bar on a terminal.
@@ -493,6 +509,7 @@ impl<'a> Session<'a> {
         if checkpoint.exists() {
             let state = restore_checkpoint(&checkpoint, self.model, &mut self.adam)?;
             self.dir.truncate_metrics(state.step)?;
+            self.dir.truncate_steps(state.step)?;
             tracing::info!(
                 "resuming {} at step {}",
                 self.dir.path().display(),
@@ -501,6 +518,7 @@ impl<'a> Session<'a> {
             return Ok(state);
         }
         self.dir.truncate_metrics(0)?;
+        self.dir.truncate_steps(0)?;
         Ok(Progress {
             step: 0,
             wall_before: 0.0,
@@ -586,7 +604,9 @@ impl<'a> Session<'a> {
             // The only host reads of a step, before its update: with `log_every` 1 (the CPU
             // default) a non-finite step never updates the weights.
             if done.is_multiple_of(log_every) || eval_due || checkpoint_due {
-                if let Some(bad) = state.window.absorb(read_back(&mut unread)) {
+                let steps = read_back(&mut unread);
+                self.dir.append_steps(&finite_steps(&steps))?;
+                if let Some(bad) = state.window.absorb(steps) {
                     tracing::warn!(
                         "{}: loss {} / gradient norm {} at step {}: diverged",
                         self.dir.path().display(),

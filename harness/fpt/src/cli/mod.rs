@@ -184,6 +184,12 @@ struct TrainArgs {
     /// Continue an interrupted run from its checkpoint (or keep a finished one).
     #[arg(long)]
     resume: bool,
+    /// Also write the run's starting point into DIR, for another implementation to train
+    /// from (tools/reference/train.py): the backbone's config.json, every parameter as
+    /// initialised (init.safetensors), every step's batch (batches.safetensors), the
+    /// evaluated examples (eval.safetensors) and recipe.json.
+    #[arg(long, value_name = "DIR")]
+    export: Option<PathBuf>,
 }
 
 /// A mistake in what the user asked for: exit code 2.
@@ -316,12 +322,17 @@ fn train_command(args: TrainArgs) -> Result<()> {
         .clone()
         .unwrap_or_else(|| Path::new("runs").join("adhoc").join(spec.run_id()));
     let dir = RunDir::prepare(&out, &spec, args.resume)?;
+    let data = DataContext::standard(args.offline);
+    if let Some(export) = &args.export {
+        training::export::write(&spec, &data, export)?;
+        eprintln!("{}: the run's starting point", export.display());
+    }
     let result = match dir.read_result()? {
         Some(done) => {
             eprintln!("{} is already finished", out.display());
             done
         }
-        None => train::train(&spec, &dir, &DataContext::standard(args.offline), true)?,
+        None => train::train(&spec, &dir, &data, true)?,
     };
     println!(
         "{}: test accuracy {:.2}% ({}), train accuracy {}, {} steps{}, {} trainable parameters, {:.1}s; run in {}",

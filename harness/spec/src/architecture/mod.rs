@@ -144,6 +144,37 @@ impl Architecture {
         Ok(self)
     }
 
+    /// The same architecture with every dropout probability inside it (embeddings,
+    /// attention, residual; an LSTM's between layers) set to `p`.
+    pub fn with_dropout(mut self, p: f64) -> Self {
+        match &mut self {
+            Architecture::Gpt2(c) => (c.embd_pdrop, c.attn_pdrop, c.resid_pdrop) = (p, p, p),
+            Architecture::Bert(c) => {
+                (c.hidden_dropout_prob, c.attention_probs_dropout_prob) = (p, p)
+            }
+            Architecture::Vit(c) => {
+                (c.hidden_dropout_prob, c.attention_probs_dropout_prob) = (p, p)
+            }
+            Architecture::Lstm(c) => c.dropout = p,
+        }
+        self
+    }
+
+    /// A Hugging Face config.json for this architecture (`model_type` and the config's
+    /// fields), which `from_hf_config` and transformers' `AutoConfig` both read; `None` for
+    /// an LSTM, which has no Hugging Face class.
+    pub fn hf_config(&self) -> Option<serde_json::Value> {
+        let (model_type, mut fields) = match self {
+            Architecture::Gpt2(c) => ("gpt2", serde_json::to_value(c)),
+            Architecture::Bert(c) => ("bert", serde_json::to_value(c)),
+            Architecture::Vit(c) => ("vit", serde_json::to_value(c)),
+            Architecture::Lstm(_) => return None,
+        };
+        let fields = fields.as_mut().expect("configs serialise to JSON objects");
+        fields["model_type"] = model_type.into();
+        Some(fields.take())
+    }
+
     /// Whether the backbone has attention layers (maps to inspect).
     pub fn has_attention(&self) -> bool {
         !matches!(self, Architecture::Lstm(_))
