@@ -14,6 +14,7 @@ mod charts;
 mod claims;
 mod context;
 mod cost;
+pub mod crosscheck;
 mod error;
 mod format;
 mod frame;

@@ -240,7 +240,24 @@ pub fn mcnemar_exact(a_only: u64, b_only: u64) -> f64 {
 /// The 97.5% quantile of Student's t with `df` degrees of freedom, from the standard table
 /// (3 decimals); between tabulated values and beyond 120, the next smaller tabulated df's
 /// (a wider interval).
-fn t_975(df: usize) -> f64 {
+/// Student's t one-sided 95% quantile (the two one-sided tests of an equivalence at 5%).
+pub(crate) fn t_95(df: usize) -> f64 {
+    const SMALL: [f64; 30] = [
+        6.314, 2.920, 2.353, 2.132, 2.015, 1.943, 1.895, 1.860, 1.833, 1.812, 1.796, 1.782, 1.771,
+        1.761, 1.753, 1.746, 1.740, 1.734, 1.729, 1.725, 1.721, 1.717, 1.714, 1.711, 1.708, 1.706,
+        1.703, 1.701, 1.699, 1.697,
+    ];
+    match df {
+        0 => f64::INFINITY,
+        1..=30 => SMALL[df - 1],
+        31..=39 => SMALL[29],
+        40..=59 => 1.684,
+        60..=119 => 1.671,
+        _ => 1.658,
+    }
+}
+
+pub(crate) fn t_975(df: usize) -> f64 {
     const SMALL: [f64; 30] = [
         12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
         2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,

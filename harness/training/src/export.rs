@@ -6,7 +6,7 @@
 //!
 //! Files in the export folder:
 //! - `config.json`: the backbone's config.json as transformers reads it, with the run's
-//!   dropout;
+//!   dropout (none for an output-only run, which trains without it);
 //! - `init.safetensors`: every variable of the model as the run starts (backbone tensors
 //!   under Hugging Face's names, the input layer under `fpt_in.*`, the output layer under
 //!   `fpt_out.*`);
@@ -45,6 +45,10 @@ pub struct Recipe {
     pub eps: f64,
     pub clip_grad_norm: f64,
     pub input_dropout: f64,
+    /// How the backbone started (pretrained, random, stats, run:DIR), and the input layer's
+    /// orthogonal gain: what a reference needs to initialise on its own.
+    pub init: String,
+    pub orthogonal_gain: f64,
     /// "features" (a Linear input layer on float features) or "tokens" (an Embedding).
     pub input: &'static str,
     /// The output layer reads the last `head_tokens` hidden states...
@@ -73,15 +77,20 @@ pub fn write(spec: &RunSpec, data: &DataContext, out: &Path) -> Result<Recipe, T
         .model
         .architecture_with_layers(spec.layers)
         .map_err(models::model::ModelError::from)?;
-    if let Some(p) = spec.backbone_dropout {
-        architecture = architecture.with_dropout(p);
+    if architecture.hf_config().is_none() {
+        return Err(fail(
+            "an LSTM has no Hugging Face class for a reference to build".into(),
+        ));
     }
-    let config = architecture
-        .hf_config()
-        .ok_or_else(|| fail("an LSTM has no Hugging Face class for a reference to build".into()))?;
     let task = spec.task.build(data, Splits::only(spec.eval_split))?;
     let shape = task.shape();
     let model = build_model(spec, shape, data.offline)?;
+    // An output-only run trains without dropout (train::Session), so its export says so.
+    let dropout_off = model.trains_only_output();
+    if let Some(p) = spec.backbone_dropout.or(dropout_off.then_some(0.0)) {
+        architecture = architecture.with_dropout(p);
+    }
+    let config = architecture.hf_config().expect("checked above");
     std::fs::create_dir_all(out).map_err(|e| fail(e.to_string()))?;
     let config = serde_json::to_string_pretty(&config).expect("a config serialises");
     spec::run_dir::write_atomic(&out.join(CONFIG), config.as_bytes())?;
@@ -126,7 +135,9 @@ pub fn write(spec: &RunSpec, data: &DataContext, out: &Path) -> Result<Recipe, T
         beta2: o.beta2,
         eps: o.eps,
         clip_grad_norm: spec.clip_grad_norm,
-        input_dropout: spec.input_dropout,
+        input_dropout: if dropout_off { 0.0 } else { spec.input_dropout },
+        init: spec.init.name().to_string(),
+        orthogonal_gain: spec.orthogonal_gain,
         input: match shape.input {
             InputKind::Tokens { .. } => "tokens",
             InputKind::Features { .. } => "features",

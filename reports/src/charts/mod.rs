@@ -127,6 +127,32 @@ fn render(
     })
 }
 
+/// One seed's learning curve: (step, test accuracy in percent).
+pub type Curve = Vec<(u64, f64)>;
+
+/// Learning curves as `dir/stem.png` and `.svg`: per label, the mean of its seeds' curves
+/// at the steps they all share.
+pub fn mean_curves(
+    dir: &Path,
+    stem: &str,
+    title: &str,
+    curves: &[(String, Vec<Curve>)],
+) -> Result<ChartFile, ReportError> {
+    let chart = lines::LineChart {
+        title: title.to_string(),
+        x: lines::XAxis::Steps,
+        lines: curves
+            .iter()
+            .map(|(label, seeds)| lines::Line {
+                label: label.clone(),
+                paper: false,
+                points: lines::mean_curve(seeds),
+            })
+            .collect(),
+    };
+    render(&chart, dir, "crosscheck", stem)
+}
+
 /// A file-name-safe version of an id.
 fn slug(text: &str) -> String {
     text.chars()

@@ -62,6 +62,11 @@ enum Command {
     /// difference, its 95% t interval over seeds, and supported / contradicted /
     /// inconclusive (a verdict needs 3 seeds).
     Claims(report::ClaimsArgs),
+    /// Our runs beside the reference trainer's (tools/reference/train.py) on the same
+    /// batches: per task and init, both sides' accuracy over seeds, the paired difference
+    /// and an equivalence verdict (two one-sided tests); writes index.html and a CSV into
+    /// the folder. `cargo xtask crosscheck` makes the runs and calls this.
+    Crosscheck(report::CrosscheckArgs),
     /// Where each run of a suite stands: pending, running, done, failed, diverged (with
     /// Slurm's state for submitted runs and the last lines of a failed run's log).
     Status(status::StatusArgs),
@@ -234,6 +239,7 @@ pub fn main() -> ExitCode {
         Command::Bench(command) => bench::run(command),
         Command::Report(args) => report::run(args),
         Command::Claims(args) => report::claims(args),
+        Command::Crosscheck(args) => report::crosscheck(args),
         Command::Data(command) => data::run(command),
         Command::Models(command) => models::run(command),
         Command::Inspect(InspectCommand::Forward {

@@ -48,6 +48,40 @@ pub struct ClaimsArgs {
 }
 
 /// `fpt claims`: the claims table alone, from the runs on disk (writes nothing).
+#[derive(Debug, Args)]
+pub struct CrosscheckArgs {
+    /// The folder `cargo xtask crosscheck` filled: one `<task>-<init>-s<seed>/` per pair
+    /// of runs (ours/ and reference.json).
+    #[arg(long)]
+    dir: PathBuf,
+    /// The equivalence margin in accuracy points, fixed before the runs.
+    #[arg(long, default_value_t = 3.0)]
+    margin: f64,
+    /// One line on how the runs were made, for the page.
+    #[arg(long, default_value = "")]
+    about: String,
+}
+
+pub fn crosscheck(args: CrosscheckArgs) -> Result<()> {
+    if !(args.margin.is_finite() && args.margin > 0.0) {
+        return Err(usage(format!(
+            "--margin must be positive, got {}",
+            args.margin
+        )));
+    }
+    let comparisons = reports::crosscheck::write(&args.dir, args.margin, &args.about)
+        .with_context(|| format!("cross-checking the runs in {}", args.dir.display()))?;
+    if comparisons.is_empty() {
+        return Err(usage(format!(
+            "{} holds no finished pair with two seeds or more; run `cargo xtask crosscheck`",
+            args.dir.display()
+        )));
+    }
+    print!("{}", reports::crosscheck::text(&comparisons, args.margin));
+    println!("page: {}", args.dir.join("index.html").display());
+    Ok(())
+}
+
 pub fn claims(args: ClaimsArgs) -> Result<()> {
     if !args.runs.join(spec::run_dir::MANIFEST).is_file() {
         return Err(usage(format!(
