@@ -253,31 +253,55 @@ fn csv(comparisons: &[Comparison]) -> String {
     out
 }
 
-/// The comparisons as terminal lines.
+const COLUMNS: [&str; 9] = [
+    "task",
+    "init",
+    "seeds",
+    "ours (mean ± SEM)",
+    "reference",
+    "ours − reference [95%]",
+    "90% (TOST)",
+    "verdict",
+    "step time ours/ref",
+];
+
+impl Comparison {
+    /// The row the terminal and the page show, one cell per [`COLUMNS`] entry.
+    fn cells(&self) -> [String; 9] {
+        let ((a, b), (c, d)) = (self.interval_95, self.interval_90);
+        [
+            self.task.clone(),
+            self.init.clone(),
+            self.seeds.to_string(),
+            format!("{:.1} ± {:.1}", self.ours.0, self.ours.1),
+            format!("{:.1} ± {:.1}", self.reference.0, self.reference.1),
+            format!("{:+.1} [{a:+.1}, {b:+.1}]", self.difference),
+            format!("[{c:+.1}, {d:+.1}]"),
+            self.verdict.text(),
+            format!("{:.2}", self.step_time_ratio),
+        ]
+    }
+}
+
+/// The comparisons as an aligned terminal table.
 pub fn text(comparisons: &[Comparison], margin: f64) -> String {
+    let rows: Vec<[String; 9]> = std::iter::once(COLUMNS.map(String::from))
+        .chain(comparisons.iter().map(Comparison::cells))
+        .collect();
+    let widths: Vec<usize> = (0..COLUMNS.len())
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
     let mut out = format!(
-        "cross-check (ours - reference, accuracy points; equivalence: 90% interval inside ±{margin})\n"
+        "cross-check: accuracy points; equivalent when the 90% interval lies inside ±{margin}\n"
     );
-    for c in comparisons {
-        writeln!(
-            out,
-            "{} {}: ours {:.1} ± {:.1}, reference {:.1} ± {:.1} over {} seeds; difference {:+.1} [{:+.1}, {:+.1}] (90%: [{:+.1}, {:+.1}]): {}; step time ours/reference {:.2}",
-            c.task,
-            c.init,
-            c.ours.0,
-            c.ours.1,
-            c.reference.0,
-            c.reference.1,
-            c.seeds,
-            c.difference,
-            c.interval_95.0,
-            c.interval_95.1,
-            c.interval_90.0,
-            c.interval_90.1,
-            c.verdict.text(),
-            c.step_time_ratio
-        )
-        .expect("writing to a String");
+    for row in &rows {
+        let padded: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
+        out += padded.join("  ").trim_end();
+        out.push('\n');
     }
     out
 }
@@ -320,26 +344,16 @@ pub fn write(dir: &Path, margin: f64, about: &str) -> Result<Vec<Comparison>, Re
             escape(&title)
         );
     }
-    let mut rows = String::new();
+    let cell_row = |cells: &[String], tag: &str| -> String {
+        let inner: String = cells
+            .iter()
+            .map(|c| format!("<{tag}>{}</{tag}>", escape(c)))
+            .collect();
+        format!("<tr>{inner}</tr>\n")
+    };
+    let mut rows = cell_row(&COLUMNS.map(String::from), "th");
     for c in &comparisons {
-        let _ = writeln!(
-            rows,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.1} ± {:.1}</td><td>{:.1} ± {:.1}</td><td>{:+.1} [{:+.1}, {:+.1}]</td><td>[{:+.1}, {:+.1}]</td><td>{}</td><td>{:.2}</td></tr>",
-            escape(&c.task),
-            escape(&c.init),
-            c.seeds,
-            c.ours.0,
-            c.ours.1,
-            c.reference.0,
-            c.reference.1,
-            c.difference,
-            c.interval_95.0,
-            c.interval_95.1,
-            c.interval_90.0,
-            c.interval_90.1,
-            escape(&c.verdict.text()),
-            c.step_time_ratio
-        );
+        rows += &cell_row(&c.cells(), "td");
     }
     let page = format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>Cross-check against the reference implementation</title>\
@@ -351,7 +365,7 @@ pub fn write(dir: &Path, margin: f64, about: &str) -> Result<Vec<Comparison>, Re
          The difference is ours minus the reference's, in accuracy points, with its 95% t interval over seeds; \
          <b>equivalent</b> means the 90% interval (two one-sided tests at 5%) lies inside ±{margin} points, a margin fixed before the runs. \
          The step-time ratio is the median over seeds of our seconds per step over the reference's, measured in this run.</p>\
-         <table><tr><th>task</th><th>init</th><th>seeds</th><th>ours (mean ± SEM)</th><th>reference</th><th>difference [95%]</th><th>90% (TOST)</th><th>verdict</th><th>step time ours/ref</th></tr>\n{rows}</table>\
+         <table>\n{rows}</table>\
          {figures}<p>Data: crosscheck.csv; each pair's runs are in its folder (ours/, reference.json, export/).</p></body></html>",
         escape(about)
     );
