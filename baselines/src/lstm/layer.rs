@@ -4,7 +4,8 @@
 use tch::{nn, nn::Module, Tensor};
 
 use super::layer_norm::LayerNorm;
-use super::role::{LstmParamKind, LstmParamRole, RoleLog};
+use super::role::{LstmParamKind, LstmParamRole};
+use crate::role::RoleLog;
 use spec::architecture::lstm::LayerNormInit;
 
 /// Per step, with `x` the input and `h`, `c` the previous states:
@@ -34,7 +35,7 @@ impl LstmLayer {
         index: usize,
         hidden: i64,
         layer_norm_init: LayerNormInit,
-        roles: &RoleLog,
+        roles: &RoleLog<LstmParamKind>,
     ) -> Self {
         let bound = 1.0 / (hidden as f64).sqrt();
         let uniform = nn::Init::Uniform {

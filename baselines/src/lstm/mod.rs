@@ -20,8 +20,8 @@ use tch::{nn, Tensor};
 
 use std::collections::BTreeMap;
 
+use crate::role::RoleLog;
 use layer::LstmLayer;
-use role::RoleLog;
 
 /// A stack of LN-LSTM layers on hidden states `[B, T, H]` -> `[B, T, H]`.
 #[derive(Debug)]

@@ -1,10 +1,6 @@
-//! What each LSTM variable does, recorded where the variable is created, so that the
-//! harness can count (and, if asked, freeze) parameters per group without re-reading names.
+//! The kinds of the LSTM's variables (see [`crate::role`]).
 
-use std::cell::RefCell;
-use std::collections::BTreeMap;
-
-use tch::nn;
+use crate::role::VarRole;
 
 /// The kind of an LSTM parameter; the harness maps each onto one of its parameter groups.
 ///
@@ -22,27 +18,5 @@ pub enum LstmParamKind {
     Recurrent,
 }
 
-/// A parameter's kind and, inside the stack, its layer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LstmParamRole {
-    pub kind: LstmParamKind,
-    pub layer: Option<usize>,
-}
-
-/// The roles of the variables created so far, by full variable name.
-#[derive(Debug, Default)]
-pub(crate) struct RoleLog(RefCell<BTreeMap<String, LstmParamRole>>);
-
-impl RoleLog {
-    /// Records that the variables `names` just created under `path` play `role`.
-    pub(crate) fn record(&self, path: &nn::Path, names: &[&str], role: LstmParamRole) {
-        let mut roles = self.0.borrow_mut();
-        for name in names {
-            roles.insert(path.path(name), role);
-        }
-    }
-
-    pub(crate) fn into_map(self) -> BTreeMap<String, LstmParamRole> {
-        self.0.into_inner()
-    }
-}
+/// An LSTM parameter's kind and, inside the stack, its layer.
+pub type LstmParamRole = VarRole<LstmParamKind>;

@@ -5,6 +5,7 @@
 pub mod bert;
 pub mod encoder;
 pub mod gpt2;
+pub mod linformer;
 pub mod lstm;
 pub mod vit;
 
