@@ -6,7 +6,8 @@
 //! (`models::numerics`), twice: with the kernels libtorch picks for this CPU, and with
 //! MKL and oneDNN held to AVX2 (other kernels, other summation orders, as on another CPU).
 //! Each also has a negative control: the same weights with one small mistake in the config
-//! (the tanh GELU for the erf one, or the reverse) must land outside the bound.
+//! (the tanh GELU for the erf one, or the reverse; T5's relative buckets reaching further)
+//! must land outside the bound.
 
 mod parity;
 
@@ -49,7 +50,8 @@ fn inspect(model_args: &[&str], inputs: &Path, kernels: Kernels) -> tch::Tensor 
     tensor(&file, "last_hidden_state")
 }
 
-/// A model folder with `config` as config.json and `weights` linked as model.safetensors.
+/// A model folder with `config` as config.json and `weights` linked under its own name
+/// (model.safetensors or pytorch_model.bin).
 fn model_dir(config: &serde_json::Value, weights: &Path) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -57,8 +59,22 @@ fn model_dir(config: &serde_json::Value, weights: &Path) -> tempfile::TempDir {
         serde_json::to_vec_pretty(config).unwrap(),
     )
     .unwrap();
-    std::os::unix::fs::symlink(weights, dir.path().join("model.safetensors")).unwrap();
+    let name = weights.file_name().expect("a weights file");
+    std::os::unix::fs::symlink(weights, dir.path().join(name)).unwrap();
     dir
+}
+
+/// The config with one small mistake the same weights still load into: T5's relative
+/// buckets reaching 20 rather than 16 tokens, or the other GELU.
+fn mistaken(config: &serde_json::Value) -> serde_json::Value {
+    if config["model_type"] == "t5" {
+        let mut wrong = config.clone();
+        let reach = config["relative_attention_max_distance"].as_i64().unwrap();
+        wrong["relative_attention_max_distance"] = (reach + 4).into();
+        wrong
+    } else {
+        other_gelu(config)
+    }
 }
 
 /// The config with its GELU swapped: tanh approximation for erf, or erf for tanh.
@@ -77,7 +93,7 @@ fn other_gelu(config: &serde_json::Value) -> serde_json::Value {
     wrong
 }
 
-/// Ours (native and AVX2 kernels) within the bound of `expected`, and the wrong-GELU model
+/// Ours (native and AVX2 kernels) within the bound of `expected`, and the mistaken model
 /// outside it.
 fn check(name: &str, config: &serde_json::Value, weights: &Path, inputs: &Path, expected: &Path) {
     let expected = tensor(expected, "last_hidden_state");
@@ -94,7 +110,7 @@ fn check(name: &str, config: &serde_json::Value, weights: &Path, inputs: &Path, 
             &format!("{name} ({kernels:?})"),
         );
     }
-    let wrong = model_dir(&other_gelu(config), weights);
+    let wrong = model_dir(&mistaken(config), weights);
     let ours = inspect(
         &["--model-dir", wrong.path().to_str().unwrap()],
         inputs,
@@ -104,7 +120,7 @@ fn check(name: &str, config: &serde_json::Value, weights: &Path, inputs: &Path, 
         &ours,
         &expected,
         &arithmetic,
-        &format!("{name} with the other GELU"),
+        &format!("{name} with one mistake"),
     );
 }
 
@@ -115,12 +131,20 @@ fn every_architecture_matches_hugging_face_through_the_cli() {
         "bert-golden",
         "bert-legacy-golden",
         "vit-golden",
+        "t5-golden",
+        "t5-gated-golden",
+        "longformer-golden",
     ] {
         let dir = fixture(name);
+        let weights = ["model.safetensors", "pytorch_model.bin"]
+            .map(|file| dir.join(file))
+            .into_iter()
+            .find(|file| file.is_file())
+            .unwrap();
         check(
             name,
             &parity::config_json(&dir),
-            &dir.join("model.safetensors"),
+            &weights,
             &dir.join("inputs.safetensors"),
             &dir.join("expected.safetensors"),
         );

@@ -55,15 +55,18 @@ pub fn fpt_home() -> PathBuf {
 pub fn pretrained_weights(source: &ModelSource, offline: bool) -> Result<PathBuf, ModelError> {
     match source {
         ModelSource::Dir(dir) => {
-            let path = dir.join("model.safetensors");
-            if path.is_file() {
-                Ok(path)
-            } else {
-                Err(ModelError::NoWeights {
+            let candidates = ModelSource::WEIGHT_FILES.map(|name| dir.join(name));
+            candidates
+                .iter()
+                .find(|path| path.is_file())
+                .cloned()
+                .ok_or_else(|| ModelError::NoWeights {
                     model: source.label(),
-                    hint: format!("{} is missing beside its config.json", path.display()),
+                    hint: format!(
+                        "neither {} is beside its config.json",
+                        ModelSource::WEIGHT_FILES.join(" nor ")
+                    ),
                 })
-            }
         }
         ModelSource::Named(name) => {
             let entry = zoo::find(name).ok_or_else(|| ModelError::NoWeights {
@@ -282,6 +285,15 @@ impl FptModel {
                 file.display(),
                 report.unexpected.len(),
                 report.unexpected
+            );
+        }
+        if !report.skipped.is_empty() {
+            tracing::info!(
+                "{}: loaded {} tensor(s); skipped {} the backbone does not use: {}",
+                file.display(),
+                report.loaded,
+                report.skipped.len(),
+                report.skipped_summary()
             );
         }
         Ok(())

@@ -1,5 +1,6 @@
 //! The pretrained weights the harness knows: where each checkpoint comes from and how it is
-//! checked. Weights live in `$FPT_HOME/models/<name>/model.safetensors`, fetched through the
+//! checked. Weights live in `$FPT_HOME/models/<name>/model.safetensors` (`pytorch_model.bin`
+//! for a checkpoint published only in PyTorch's format), fetched through the
 //! same resumable, checksummed machinery as the data; a verification stamp spares re-hashing
 //! a checkpoint on every load while its size and modification time are unchanged.
 
@@ -18,10 +19,16 @@ pub struct ModelEntry {
     pub artifact: Artifact,
 }
 
-const FILE: &str = "model.safetensors";
+const SAFETENSORS: &str = "model.safetensors";
+/// The file of checkpoints published only in PyTorch's format (read by libtorch).
+const PYTORCH: &str = "pytorch_model.bin";
 
 fn hub(repo: &str, revision: &str) -> String {
-    format!("https://huggingface.co/{repo}/resolve/{revision}/{FILE}")
+    hub_file(repo, revision, SAFETENSORS)
+}
+
+fn hub_file(repo: &str, revision: &str, file: &str) -> String {
+    format!("https://huggingface.co/{repo}/resolve/{revision}/{file}")
 }
 
 fn sha256(hex: &str) -> Integrity {
@@ -38,12 +45,32 @@ fn entry(
     size: Option<u64>,
     description: &str,
 ) -> ModelEntry {
+    entry_with_file(
+        name,
+        architecture,
+        SAFETENSORS,
+        sources,
+        integrity,
+        size,
+        description,
+    )
+}
+
+fn entry_with_file(
+    name: &'static str,
+    architecture: &'static str,
+    file: &str,
+    sources: Vec<Source>,
+    integrity: Integrity,
+    size: Option<u64>,
+    description: &str,
+) -> ModelEntry {
     ModelEntry {
         name,
         architecture,
         artifact: Artifact {
             name: name.into(),
-            file: FILE.into(),
+            file: file.into(),
             sources,
             integrity,
             size,
@@ -116,6 +143,23 @@ pub fn entries() -> Vec<ModelEntry> {
             Some(90_868_376),
             "all-MiniLM-L6-v2 (a 6-layer, 384-wide BERT), the quick profile's pretrained language model",
         ),
+        entry(
+            "t5-base",
+            "t5",
+            urls(&[hub("google-t5/t5-base", "main")]),
+            Integrity::TrustOnFirstUse,
+            None,
+            "T5 base (encoder-decoder; its encoder is the backbone), for the cross-architecture table (no checksum known: recorded on first fetch)",
+        ),
+        entry_with_file(
+            "longformer-base-4096",
+            "longformer",
+            PYTORCH,
+            urls(&[hub_file("allenai/longformer-base-4096", "main", PYTORCH)]),
+            Integrity::TrustOnFirstUse,
+            None,
+            "Longformer base (windows of 512, 4,096 positions), for the cross-architecture table; published as pytorch_model.bin, read by libtorch (no checksum known: recorded on first fetch)",
+        ),
     ]
 }
 
@@ -186,7 +230,7 @@ pub fn import(entry: &ModelEntry, file: &Path) -> Result<PathBuf, ImportError> {
     let dest = cached_path(entry);
     let dir = dest.parent().expect("cached files live in a folder");
     fs::create_dir_all(dir).map_err(io(dir))?;
-    let tmp = dest.with_extension("safetensors.import");
+    let tmp = dest.with_extension("import");
     fs::copy(file, &tmp)
         .and_then(|_| fs::rename(&tmp, &dest))
         .map_err(io(&dest))?;
@@ -200,7 +244,7 @@ mod tests {
     #[test]
     fn every_checkpoint_has_a_source_and_minilm_an_offline_one() {
         let all = entries();
-        assert_eq!(all.len(), 6);
+        assert_eq!(all.len(), 8);
         for e in &all {
             assert!(!e.artifact.sources.is_empty(), "{}", e.name);
         }

@@ -14,8 +14,14 @@ pub enum ModelSource {
     /// A built-in name (`gpt2`, `minilm-l6`, `lstm`, `gpt2-tiny`, ...); weights from the
     /// model cache, fetched when missing.
     Named(String),
-    /// A Hugging Face style folder: config.json + model.safetensors.
+    /// A Hugging Face style folder: config.json + model.safetensors (or pytorch_model.bin,
+    /// read by libtorch, for checkpoints published only in PyTorch's format).
     Dir(PathBuf),
+}
+
+impl ModelSource {
+    /// The weight files a `Dir` may hold, in the order they are looked for.
+    pub const WEIGHT_FILES: [&'static str; 2] = ["model.safetensors", "pytorch_model.bin"];
 }
 
 /// How the backbone's weights are set before training.

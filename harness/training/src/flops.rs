@@ -36,6 +36,19 @@ impl TransformerDims {
                 c.hidden_size,
                 c.intermediate_size,
             )),
+            // The gated variant's second input matrix and the attention's own inner width
+            // (num_heads * d_kv, d_model in the named sizes) are not counted.
+            Architecture::T5(c) => Some(dims(c.num_layers, c.d_model, c.d_ff)),
+            // Global attention's own query/key/value projections, applied to the few tokens
+            // the head reads (and keys/values of every token), are not counted.
+            Architecture::Longformer(c) => Some(dims(
+                c.encoder.num_hidden_layers,
+                c.encoder.hidden_size,
+                c.encoder.intermediate_size,
+            )),
+            // Attention over the k projected rows and the sequence projections themselves
+            // are not counted, nor the attention's narrower inner width.
+            Architecture::Linformer(c) => Some(dims(c.num_layers, c.hidden_size, c.mlp_dim)),
             Architecture::Lstm(_) => None,
         }
     }

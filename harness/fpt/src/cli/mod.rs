@@ -119,14 +119,16 @@ enum InspectCommand {
 #[derive(Debug, Args)]
 #[group(required = false, multiple = false)]
 struct ModelArg {
-    /// A built-in model: gpt2, gpt2-medium, gpt2-large, gpt2-xl, gpt2-tiny, gpt2-3layer,
-    /// bert-base-uncased, minilm-l6, vit-base, lstm, lstm-128, lstm-384, lstm-12, lstm-12-residual,
-    /// lstm-12-residual-positions.
-    #[arg(long)]
+    #[arg(long, help = format!(
+        "A built-in model: {}",
+        spec::architecture::known_names().join(", ")
+    ))]
     model: Option<String>,
-    /// A Hugging Face style folder (config.json with model_type gpt2, bert or vit, and
-    /// model.safetensors).
-    #[arg(long)]
+    #[arg(long, help = format!(
+        "A Hugging Face style folder: config.json with model_type {}, and {}",
+        spec::architecture::HF_MODEL_TYPES.join(", "),
+        ModelSource::WEIGHT_FILES.join(" or ")
+    ))]
     model_dir: Option<PathBuf>,
 }
 

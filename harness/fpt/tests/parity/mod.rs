@@ -38,12 +38,13 @@ pub fn config<T: serde::de::DeserializeOwned>(dir: &Path) -> T {
 }
 
 /// The arithmetic of a Hugging Face model's forward pass over `tokens` tokens, from its
-/// config.json (GPT-2's or BERT/ViT's field names), at the scale of `expected`.
+/// config.json (GPT-2's, BERT/ViT/Longformer's or T5's field names), at the scale of
+/// `expected`.
 pub fn arithmetic(config: &serde_json::Value, tokens: i64, expected: &Tensor) -> Arithmetic {
     let field = |names: &[&str]| names.iter().find_map(|n| config[*n].as_u64());
-    let depth = field(&["n_layer", "num_hidden_layers"]).expect("a layer count");
-    let hidden = field(&["n_embd", "hidden_size"]).expect("a hidden width");
-    let inner = field(&["n_inner", "intermediate_size"]).unwrap_or(4 * hidden);
+    let depth = field(&["n_layer", "num_hidden_layers", "num_layers"]).expect("a layer count");
+    let hidden = field(&["n_embd", "hidden_size", "d_model"]).expect("a hidden width");
+    let inner = field(&["n_inner", "intermediate_size", "d_ff"]).unwrap_or(4 * hidden);
     Arithmetic {
         depth: depth as usize,
         widest_sum: inner.max(hidden).max(tokens as u64) as usize,

@@ -35,16 +35,19 @@ pub fn checkpoint_name_map(name: &str) -> String {
     }
 }
 
-/// HF's `BertEmbeddings` without the word embeddings.
+/// HF's `BertEmbeddings` without the word embeddings (and `LongformerEmbeddings`, whose
+/// positions start at RoBERTa's offset).
 #[derive(Debug)]
-struct Embeddings {
+pub(crate) struct Embeddings {
     position_embeddings: Tensor,
     token_type_embeddings: Tensor,
     layer_norm: LayerNorm,
+    /// The first position's row: 0 for BERT, `pad_token_id + 1` for RoBERTa-style models.
+    position_offset: i64,
 }
 
 impl Embeddings {
-    fn new(p: RolePath, c: &BertConfig) -> Self {
+    pub(crate) fn new(p: RolePath, c: &BertConfig, position_offset: i64) -> Self {
         let std = normal(c.initializer_range);
         Self {
             position_embeddings: p
@@ -58,13 +61,15 @@ impl Embeddings {
                 std,
             ),
             layer_norm: LayerNorm::new(p.sub("LayerNorm"), c.hidden_size, c.layer_norm_eps),
+            position_offset,
         }
     }
 
-    fn forward(&self, xs: &Tensor, dropout: f64, train: bool) -> Tensor {
+    pub(crate) fn forward(&self, xs: &Tensor, dropout: f64, train: bool) -> Tensor {
         let t = xs.size()[1];
-        // Token type 0 everywhere, then positions 0..T, in HF's order of addition.
-        let hs = xs + self.token_type_embeddings.get(0) + self.position_embeddings.narrow(0, 0, t);
+        // Token type 0 everywhere, then positions from the offset, in HF's order of addition.
+        let positions = self.position_embeddings.narrow(0, self.position_offset, t);
+        let hs = xs + self.token_type_embeddings.get(0) + positions;
         self.layer_norm.forward(&hs).dropout(dropout, train)
     }
 }
@@ -91,23 +96,26 @@ impl Output {
     }
 }
 
-/// HF's `BertLayer`: `attention.self`, `attention.output`, `intermediate`, `output`.
+/// HF's `BertLayer` (and `LongformerLayer`): `attention.self` (the self-attention module
+/// `A`), `attention.output`, `intermediate`, `output`.
 #[derive(Debug)]
-struct Layer {
-    attention: SelfAttention,
+pub(crate) struct Layer<A> {
+    pub(crate) attention: A,
     attention_output: Output,
     intermediate: Linear,
     output: Output,
 }
 
-impl Layer {
-    fn new(p: RolePath, c: &BertConfig) -> Self {
+impl<A> Layer<A> {
+    /// `attention` creates the self-attention module under the path it is given
+    /// (`attention.self`, attention's role).
+    pub(crate) fn new(p: RolePath, c: &BertConfig, attention: impl FnOnce(RolePath) -> A) -> Self {
         let (h, std) = (c.hidden_size, c.initializer_range);
-        let attention = p.sub("attention").group(ParamGroup::Attention);
+        let attention_path = p.sub("attention").group(ParamGroup::Attention);
         let feed_forward = p.group(ParamGroup::FeedForward);
         Self {
-            attention: SelfAttention::new(attention.sub("self"), h, c.num_attention_heads, std),
-            attention_output: Output::new(attention.sub("output"), h, c),
+            attention: attention(attention_path.sub("self")),
+            attention_output: Output::new(attention_path.sub("output"), h, c),
             intermediate: Linear::new(
                 feed_forward.sub("intermediate").sub("dense"),
                 h,
@@ -117,13 +125,30 @@ impl Layer {
             output: Output::new(feed_forward.sub("output"), c.intermediate_size, c),
         }
     }
+
+    /// Everything after the self-attention: its output projection and norm on `context`
+    /// (with `residual`, the queried tokens' input), then the feed-forward.
+    pub(crate) fn forward_after_attention(
+        &self,
+        context: &Tensor,
+        residual: &Tensor,
+        gelu: &str,
+        dropout: f64,
+        train: bool,
+    ) -> Tensor {
+        let attended = self
+            .attention_output
+            .forward(context, residual, dropout, train);
+        let inner = self.intermediate.forward(&attended).gelu(gelu);
+        self.output.forward(&inner, &attended, dropout, train)
+    }
 }
 
 #[derive(Debug)]
 pub struct Bert {
     config: BertConfig,
     embeddings: Embeddings,
-    layers: Vec<Layer>,
+    layers: Vec<Layer<SelfAttention>>,
     gelu: &'static str,
     roles: BTreeMap<String, ParamRole>,
 }
@@ -135,9 +160,18 @@ impl Bert {
         let gelu = config.checked_gelu()?;
         let roles = Roles::default();
         let root = RolePath::new(p.clone(), ParamGroup::Other, &roles);
-        let embeddings = Embeddings::new(root.sub("embeddings"), &config);
+        let embeddings = Embeddings::new(root.sub("embeddings"), &config, 0);
+        let (h, heads, std) = (
+            config.hidden_size,
+            config.num_attention_heads,
+            config.initializer_range,
+        );
         let layers = (0..config.num_hidden_layers)
-            .map(|i| Layer::new(root.sub("encoder").sub("layer").block(i), &config))
+            .map(|i| {
+                Layer::new(root.sub("encoder").sub("layer").block(i), &config, |p| {
+                    SelfAttention::new(p, h, heads, std)
+                })
+            })
             .collect();
         Ok(Self {
             config,
@@ -165,11 +199,7 @@ impl Backbone for Bert {
                     .attention
                     .forward(&hs, queries, c.attention_probs_dropout_prob, train);
             let residual = last_tokens(&hs, queries);
-            let attended = layer
-                .attention_output
-                .forward(&context, &residual, p, train);
-            let inner = layer.intermediate.forward(&attended).gelu(self.gelu);
-            hs = layer.output.forward(&inner, &attended, p, train);
+            hs = layer.forward_after_attention(&context, &residual, self.gelu, p, train);
         }
         last_tokens(&hs, tokens)
     }

@@ -11,7 +11,9 @@ use tch::nn::{self, Init};
 
 use tch::Tensor;
 
-use super::layers::{attend, in_weight_kind, last_tokens, normal, queries_per_layer, LayerNorm};
+use super::layers::{
+    attend, in_weight_kind, last_tokens, normal, queries_per_layer, LayerNorm, Mask,
+};
 use spec::freeze::{ParamGroup, ParamRole};
 
 use super::vars::{RolePath, Roles};
@@ -144,7 +146,7 @@ impl Gpt2 {
             &qkv[2],
             self.config.n_head,
             self.config.attn_pdrop,
-            true,
+            Mask::Causal,
             train,
         );
         block.attn_proj.forward(&ys)

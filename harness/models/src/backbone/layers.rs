@@ -47,20 +47,29 @@ impl LayerNorm {
 #[derive(Debug)]
 pub(crate) struct Linear {
     weight: Tensor,
-    bias: Tensor,
+    bias: Option<Tensor>,
 }
 
 impl Linear {
     pub(crate) fn new(p: RolePath, d_in: i64, d_out: i64, std: f64) -> Self {
+        let weight = Self::without_bias(p.clone(), d_in, d_out, std).weight;
+        Self {
+            weight,
+            bias: Some(p.var("bias", &[d_out], Init::Const(0.0))),
+        }
+    }
+
+    /// `torch.nn.Linear(bias=False)`, as T5 has them.
+    pub(crate) fn without_bias(p: RolePath, d_in: i64, d_out: i64, std: f64) -> Self {
         Self {
             weight: p.var("weight", &[d_out, d_in], normal(std)),
-            bias: p.var("bias", &[d_out], Init::Const(0.0)),
+            bias: None,
         }
     }
 
     pub(crate) fn forward(&self, xs: &Tensor) -> Tensor {
         in_weight_kind(xs, &self.weight, |xs| {
-            xs.linear(&self.weight, Some(&self.bias))
+            xs.linear(&self.weight, self.bias.as_ref())
         })
     }
 }
@@ -123,19 +132,50 @@ fn causal_visibility(tq: i64, tk: i64, device: tch::Device) -> Tensor {
     Tensor::ones([tq, tk], (tch::Kind::Bool, device)).tril(tk - tq)
 }
 
-/// softmax(q k^T / sqrt(d)) (causally masked), averaged over heads; q `[B, heads, Tq, d]`
-/// for the last Tq of the Tk tokens of k `[B, heads, Tk, d]`.
-fn mean_attention_weights(q: &Tensor, k: &Tensor, causal: bool) -> Tensor {
+/// Which keys each query of [`attend`] may see.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Mask<'a> {
+    /// Every key (BERT, ViT).
+    Full,
+    /// The keys up to the query's own position (GPT-2).
+    Causal,
+    /// `[Tq, Tk]`, true where the query may see the key (Longformer's window).
+    Visible(&'a Tensor),
+}
+
+impl Mask<'_> {
+    /// The `[tq, tk]` visibility, `None` where every key is visible.
+    fn visibility(&self, tq: i64, tk: i64, device: tch::Device) -> Option<Tensor> {
+        match self {
+            Mask::Full => None,
+            Mask::Causal => Some(causal_visibility(tq, tk, device)),
+            Mask::Visible(v) => Some(v.shallow_clone()),
+        }
+    }
+}
+
+/// Passes attention weights `[B, heads, Tq, Tk]`, computed only when [`record_attention`] is
+/// recording, averaged over heads, to the recording.
+pub(crate) fn record_weights(weights: impl FnOnce() -> Tensor) {
+    RECORDED.with(|r| {
+        if let Some(maps) = r.borrow_mut().as_mut() {
+            maps.push(tch::no_grad(|| {
+                weights().mean_dim(1, false, tch::Kind::Float)
+            }));
+        }
+    });
+}
+
+/// softmax(q k^T / sqrt(d)) under `mask`; q `[B, heads, Tq, d]` for the last Tq of the Tk
+/// tokens of k `[B, heads, Tk, d]`.
+fn attention_weights(q: &Tensor, k: &Tensor, mask: Mask) -> Tensor {
     let (_, _, tq, d) = q.size4().expect("[B, heads, Tq, d]");
     let tk = k.size()[2];
     let mut scores = q.matmul(&k.transpose(-2, -1)) / (d as f64).sqrt();
-    if causal {
-        let hidden = causal_visibility(tq, tk, q.device()).logical_not();
-        scores = scores.masked_fill(&hidden, f64::NEG_INFINITY);
+    if let Some(visible) = mask.visibility(tq, tk, q.device()) {
+        scores = scores.masked_fill(&visible.logical_not(), f64::NEG_INFINITY);
     }
-    scores
-        .softmax(-1, tch::Kind::Float)
-        .mean_dim(1, false, tch::Kind::Float)
+    scores.softmax(-1, tch::Kind::Float)
 }
 
 /// Multi-head scaled dot-product attention: `q` `[B, Tq, H]`, the queries of the last Tq of
@@ -148,7 +188,7 @@ pub(crate) fn attend(
     v: &Tensor,
     heads: i64,
     dropout: f64,
-    causal: bool,
+    mask: Mask,
     train: bool,
 ) -> Tensor {
     let (b, tq, h) = q.size3().expect("hidden states are [B, T, H]");
@@ -158,23 +198,22 @@ pub(crate) fn attend(
         xs.reshape([b, xs.size()[1], heads, h / heads])
             .transpose(1, 2)
     };
-    RECORDED.with(|r| {
-        if let Some(maps) = r.borrow_mut().as_mut() {
-            maps.push(tch::no_grad(|| {
-                mean_attention_weights(&split(q), &split(k), causal)
-            }));
-        }
-    });
+    record_weights(|| attention_weights(&split(q), &split(k), mask));
     // SDPA's own causal mask aligns the first query with the first key: right only when
-    // every token queries.
-    let visible = (causal && tq < tk).then(|| causal_visibility(tq, tk, q.device()));
+    // every token queries; otherwise the mask goes in as a visibility.
+    let fused_causal = matches!(mask, Mask::Causal) && tq == tk;
+    let visible = if fused_causal {
+        None
+    } else {
+        mask.visibility(tq, tk, q.device())
+    };
     let ys = Tensor::scaled_dot_product_attention(
         &split(q),
         &split(k),
         &split(v),
         visible,
         if train { dropout } else { 0.0 },
-        causal && tq == tk,
+        fused_causal,
         None,
         false,
     );
@@ -212,7 +251,7 @@ impl SelfAttention {
             &self.value.forward(xs),
             self.heads,
             dropout,
-            false,
+            Mask::Full,
             train,
         )
     }
@@ -233,7 +272,7 @@ mod tests {
             Tensor::randn([2, 5, 8], tch::kind::FLOAT_CPU),
             Tensor::randn([2, 5, 8], tch::kind::FLOAT_CPU),
         );
-        let (ys, maps) = record_attention(|| attend(&q, &k, &v, 1, 0.0, true, false));
+        let (ys, maps) = record_attention(|| attend(&q, &k, &v, 1, 0.0, Mask::Causal, false));
         assert_eq!(maps.len(), 1);
         let w = &maps[0];
         assert_eq!(w.size(), [2, 5, 5]);
@@ -270,10 +309,10 @@ mod tests {
             }
             .fp32_tolerance()
         };
-        for causal in [true, false] {
-            let (full, full_maps) = record_attention(|| attend(&q, &k, &v, 2, 0.0, causal, false));
+        for (causal, mask) in [(true, Mask::Causal), (false, Mask::Full)] {
+            let (full, full_maps) = record_attention(|| attend(&q, &k, &v, 2, 0.0, mask, false));
             let (tail, tail_maps) =
-                record_attention(|| attend(&last_tokens(&q, 2), &k, &v, 2, 0.0, causal, false));
+                record_attention(|| attend(&last_tokens(&q, 2), &k, &v, 2, 0.0, mask, false));
             assert_eq!(tail.size(), [2, 2, 8]);
             let diff = (last_tokens(&full, 2) - &tail)
                 .abs()
@@ -290,7 +329,7 @@ mod tests {
         }
         // Causal: the second-to-last token does not see the last one.
         let (_, maps) =
-            record_attention(|| attend(&last_tokens(&q, 2), &k, &v, 1, 0.0, true, false));
+            record_attention(|| attend(&last_tokens(&q, 2), &k, &v, 1, 0.0, Mask::Causal, false));
         assert_eq!(maps[0].get(0).get(0).get(5).double_value(&[]), 0.0);
         assert!(maps[0].get(0).get(1).get(5).double_value(&[]) > 0.0);
     }
@@ -301,8 +340,8 @@ mod tests {
         let q = Tensor::randn([1, 4, 8], tch::kind::FLOAT_CPU);
         let k = Tensor::randn([1, 4, 8], tch::kind::FLOAT_CPU);
         let v = Tensor::randn([1, 4, 8], tch::kind::FLOAT_CPU);
-        let both = attend(&q, &k, &v, 2, 0.0, false, false);
-        let causal = attend(&q, &k, &v, 2, 0.0, true, false);
+        let both = attend(&q, &k, &v, 2, 0.0, Mask::Full, false);
+        let causal = attend(&q, &k, &v, 2, 0.0, Mask::Causal, false);
         // The last token sees everything either way; the first differs.
         let diff = |i: i64| (both.get(0).get(i) - causal.get(0).get(i)).abs().max();
         let tol = Arithmetic {

@@ -4,14 +4,17 @@
 pub mod bert;
 pub mod gpt2;
 pub mod layers;
+pub mod linformer;
+pub mod longformer;
 pub mod lstm;
+pub mod t5;
 pub mod vars;
 pub mod vit;
 
 use std::collections::HashMap;
 use std::path::Path;
 
-use baselines::LnLstm;
+use baselines::{Linformer, LnLstm};
 use spec::architecture::{Architecture, ArchitectureError};
 use spec::freeze::ParamRole;
 use tch::{nn, Tensor};
@@ -75,8 +78,15 @@ impl BuildBackbone for Architecture {
                 Box::new(bert::Bert::new(p, c.clone()).map_err(|e| invalid(&e))?)
             }
             Architecture::Vit(c) => Box::new(vit::Vit::new(p, c.clone()).map_err(|e| invalid(&e))?),
+            Architecture::T5(c) => Box::new(t5::T5::new(p, c.clone()).map_err(|e| invalid(&e))?),
+            Architecture::Longformer(c) => {
+                Box::new(longformer::Longformer::new(p, c.clone()).map_err(|e| invalid(&e))?)
+            }
             Architecture::Lstm(c) => Box::new(lstm::Lstm(
                 LnLstm::new(p, c.clone()).map_err(|e| invalid(&e))?,
+            )),
+            Architecture::Linformer(c) => Box::new(linformer::LinformerBackbone(
+                Linformer::new(p, c.clone()).map_err(|e| invalid(&e))?,
             )),
         })
     }

@@ -64,6 +64,18 @@ impl<'a> RolePath<'a> {
         }
     }
 
+    /// The same path for variables that belong to no single block, though stored inside
+    /// one (T5's relative attention bias: in block 0, used by every block).
+    pub fn outside_blocks(&self) -> Self {
+        Self {
+            role: ParamRole {
+                layer: None,
+                ..self.role
+            },
+            ..self.clone()
+        }
+    }
+
     /// Creates variable `name` (as [`nn::Path::var`]) and records its role.
     pub fn var(&self, name: &str, dims: &[i64], init: Init) -> Tensor {
         let tensor = self.path.var(name, dims, init);
