@@ -1,6 +1,10 @@
 //! The Linformer: parity with the formula written out, its reduction to full attention,
 //! queries for the last tokens only, roles and counts, configs, dropout and a task it learns.
 
+mod common;
+
+use common::{accuracy, exclusive_rng};
+
 use std::collections::HashMap;
 
 use baselines::{
@@ -13,13 +17,6 @@ const SHARINGS: [ProjectionSharing; 3] = [
     ProjectionSharing::Separate,
     ProjectionSharing::Layerwise,
 ];
-
-/// torch's RNG is process-global and tests run on parallel threads: every test holds this
-/// lock, so no test's draws (init, inputs, dropout) interleave with a seeded test's.
-fn exclusive_rng() -> std::sync::MutexGuard<'static, ()> {
-    static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
 
 /// Two layers, 16 wide, 2 heads of 4, k = 3 over a 10-row kernel (so that slicing the
 /// kernel to the sequence matters), no dropout.
@@ -222,14 +219,6 @@ fn difference(
     let diff = max_abs(&(ours.to_kind(Kind::Double) - &theirs));
     let tol = fp32_tolerance(config, xs.size()[1], max_abs(&theirs));
     (diff, tol)
-}
-
-#[test]
-fn the_model_can_sit_behind_the_harness_backbone_trait() {
-    let _rng = exclusive_rng();
-    // The harness's `Backbone` requires `Debug + Send`.
-    fn backbone_bounds<T: std::fmt::Debug + Send>() {}
-    backbone_bounds::<Linformer>();
 }
 
 #[test]
@@ -587,13 +576,6 @@ fn a_tiny_linformer_learns_the_xor_of_two_distant_tokens() {
         adam.backward_step(&logits(&xs, true).cross_entropy_for_logits(&ys));
     }
     let (xs, ys) = xor_batch(2000, steps);
-    let accuracy = tch::no_grad(|| {
-        logits(&xs, false)
-            .argmax(-1, false)
-            .eq_tensor(&ys)
-            .to_kind(Kind::Float)
-            .mean(Kind::Float)
-            .double_value(&[])
-    });
+    let accuracy = tch::no_grad(|| accuracy(&logits(&xs, false), &ys));
     assert!(accuracy >= 0.9, "held-out accuracy {accuracy}");
 }

@@ -1,14 +1,11 @@
 //! The LN-LSTM as a model: shapes, gradients, determinism, dropout and a task it learns.
 
+mod common;
+
+use common::{accuracy, exclusive_rng};
+
 use baselines::{LnLstm, LstmConfig, LstmParamKind, PRESETS};
 use tch::{nn, nn::Module, nn::OptimizerConfig, Device, Kind, Tensor};
-
-/// torch's RNG is process-global and tests run on parallel threads: every test holds this
-/// lock, so no test's draws (init, inputs, dropout) interleave with a seeded test's.
-fn exclusive_rng() -> std::sync::MutexGuard<'static, ()> {
-    static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
 
 fn small(num_layers: usize, hidden_size: i64) -> LstmConfig {
     LstmConfig {
@@ -293,13 +290,6 @@ fn a_tiny_lstm_learns_the_sign_of_a_sum() {
         adam.backward_step(&logits(&xs, true).cross_entropy_for_logits(&ys));
     }
     let (xs, ys) = sign_of_sum_batch(2000, steps);
-    let accuracy = tch::no_grad(|| {
-        logits(&xs, false)
-            .argmax(-1, false)
-            .eq_tensor(&ys)
-            .to_kind(Kind::Float)
-            .mean(Kind::Float)
-            .double_value(&[])
-    });
+    let accuracy = tch::no_grad(|| accuracy(&logits(&xs, false), &ys));
     assert!(accuracy > 0.95, "accuracy {accuracy}");
 }
