@@ -14,6 +14,8 @@ mod parity;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use spec::model::ModelSource;
+
 use parity::{arithmetic, assert_beyond_rounding, assert_within_rounding, fixture, tensor};
 
 /// Which kernels libtorch's matmuls may use.
@@ -136,11 +138,8 @@ fn every_architecture_matches_hugging_face_through_the_cli() {
         "longformer-golden",
     ] {
         let dir = fixture(name);
-        let weights = ["model.safetensors", "pytorch_model.bin"]
-            .map(|file| dir.join(file))
-            .into_iter()
-            .find(|file| file.is_file())
-            .unwrap();
+        let weights =
+            models::model::pretrained_weights(&ModelSource::Dir(dir.clone()), true).unwrap();
         check(
             name,
             &parity::config_json(&dir),

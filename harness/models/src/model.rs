@@ -54,20 +54,17 @@ pub fn fpt_home() -> PathBuf {
 /// fetched into the cache when missing (never when `offline`).
 pub fn pretrained_weights(source: &ModelSource, offline: bool) -> Result<PathBuf, ModelError> {
     match source {
-        ModelSource::Dir(dir) => {
-            let candidates = ModelSource::WEIGHT_FILES.map(|name| dir.join(name));
-            candidates
-                .iter()
-                .find(|path| path.is_file())
-                .cloned()
-                .ok_or_else(|| ModelError::NoWeights {
-                    model: source.label(),
-                    hint: format!(
-                        "neither {} is beside its config.json",
-                        ModelSource::WEIGHT_FILES.join(" nor ")
-                    ),
-                })
-        }
+        ModelSource::Dir(dir) => ModelSource::WEIGHT_FILES
+            .iter()
+            .map(|name| dir.join(name))
+            .find(|path| path.is_file())
+            .ok_or_else(|| ModelError::NoWeights {
+                model: source.label(),
+                hint: format!(
+                    "neither {} is beside its config.json",
+                    ModelSource::WEIGHT_FILES.join(" nor ")
+                ),
+            }),
         ModelSource::Named(name) => {
             let entry = zoo::find(name).ok_or_else(|| ModelError::NoWeights {
                 model: name.clone(),

@@ -69,15 +69,22 @@ impl LongformerSelfAttention {
     }
 
     /// Which keys the local queries `first..first + count` see among `t` tokens whose last
-    /// `global` are global: those within the window that are not global, and every global
-    /// one. `[count, t]`.
-    fn local_visibility(&self, first: i64, count: i64, t: i64, global: i64) -> Tensor {
-        let options = (Kind::Int64, tch::Device::Cpu);
+    /// `global` are global: those within the window, and every global one (HF takes the
+    /// global keys out of the window and adds them back, so each is seen once). `[count, t]`,
+    /// made on `device`.
+    fn local_visibility(
+        &self,
+        first: i64,
+        count: i64,
+        t: i64,
+        global: i64,
+        device: tch::Device,
+    ) -> Tensor {
+        let options = (Kind::Int64, device);
         let query = Tensor::arange_start(first, first + count, options).unsqueeze(1);
         let key = Tensor::arange(t, options).unsqueeze(0);
         let in_window = (&key - query).abs().le(self.one_sided_window);
-        let is_global = key.ge(t - global);
-        (in_window.logical_and(&is_global.logical_not())).logical_or(&is_global)
+        in_window.logical_or(&key.ge(t - global))
     }
 
     /// Contexts `[B, queries, H]` of the last `queries` tokens of `xs` `[B, T, H]`, the last
@@ -89,9 +96,7 @@ impl LongformerSelfAttention {
         let mut parts = Vec::with_capacity(2);
         if local_queries > 0 {
             let first = t - queries;
-            let visible = self
-                .local_visibility(first, local_queries, t, global)
-                .to_device(xs.device());
+            let visible = self.local_visibility(first, local_queries, t, global, xs.device());
             let q = self.query.forward(&xs.narrow(1, first, local_queries));
             let (k, v) = (self.key.forward(xs), self.value.forward(xs));
             parts.push(attend(
@@ -231,14 +236,14 @@ mod tests {
     fn local_queries_see_their_window_and_the_global_tokens() {
         let (_, model) = build(tiny());
         let attention = &model.layers[0].attention;
-        let seen = attention.local_visibility(5, 1, 9, 2).get(0);
+        let seen = attention.local_visibility(5, 1, 9, 2, Device::Cpu).get(0);
         let seen: Vec<bool> = Vec::try_from(seen).unwrap();
         assert_eq!(
             seen,
             [false, false, false, true, true, true, true, true, true]
         );
         let first: Vec<bool> =
-            Vec::try_from(attention.local_visibility(0, 1, 9, 0).get(0)).unwrap();
+            Vec::try_from(attention.local_visibility(0, 1, 9, 0, Device::Cpu).get(0)).unwrap();
         assert_eq!(
             first,
             [true, true, true, false, false, false, false, false, false]
