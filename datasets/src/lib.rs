@@ -20,7 +20,7 @@
 //!
 //! // `fpt data fetch NAME...` / `verify NAME...` (names may be groups).
 //! let mut options = FetchOptions::new(FetchOptions::default_cache_dir()); // $FPT_HOME or ~/.cache/fpt
-//! options.offline = false;                                     // --offline
+//! options.offline |= true;                                     // --offline (starts as HF_HUB_OFFLINE says)
 //! let fetcher = Fetcher::new(options);
 //! for artifact in registry.resolve(&["mnist", "cifar10"])? {
 //!     let fetched = fetcher.fetch(artifact)?;    // path, sha256, downloaded, extracted

@@ -267,12 +267,46 @@ fn offline_never_touches_the_network() {
         ))
         .unwrap_err();
     assert!(matches!(err, FetchError::Offline { .. }));
-    let msg = err.to_string();
-    assert!(
-        msg.contains(FILE) && msg.contains("test-images") && msg.contains("fpt data fetch"),
-        "{msg}"
+    let dir = cache.path().display();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "test-images: {dir}/{FILE} is not in the cache and offline mode (--offline, or HF_HUB_OFFLINE=1) forbids downloading it
+ways on:
+  - run `fpt data fetch test-images` where the network is reachable (without --offline or HF_HUB_OFFLINE)
+  - download {FILE} elsewhere and put it in {dir}/ (it is verified like any download)
+  - or run `fpt data import test-images FILE` on a copy you have
+  - or run `fpt data fetch test-images --mirror URL` with a mirror that serves {FILE}"
+        )
     );
     assert!(server.requests().is_empty());
+}
+
+#[test]
+fn a_failed_download_names_each_cause_once_then_the_ways_on() {
+    let server = TestServer::start();
+    let cache = tempfile::tempdir().unwrap();
+    let missing = server.url("/missing");
+    let err = Fetcher::new(options(cache.path()))
+        .fetch(&artifact(vec![missing.clone()], Integrity::TrustOnFirstUse))
+        .unwrap_err();
+    let dir = cache.path().display();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "test-images: cannot download {FILE}:
+  - {missing}: HTTP 404 Not Found
+ways on:
+  - download {FILE} elsewhere and put it in {dir}/ (it is verified like any download)
+  - or run `fpt data import test-images FILE` on a copy you have
+  - or run `fpt data fetch test-images --mirror URL` with a mirror that serves {FILE}"
+        )
+    );
+    assert_eq!(
+        fs::read_dir(cache.path()).unwrap().count(),
+        1,
+        "only the lock file is left"
+    );
 }
 
 #[test]

@@ -216,13 +216,18 @@ fn copy_body(mut response: Response, mut file: File, bar: &ProgressBar) -> Resul
 }
 
 fn transport_failure(e: &reqwest::Error) -> Failure {
-    let mut why = e.to_string();
+    // reqwest's own message repeats the URL the error is reported under; its causes say
+    // what went wrong.
+    let mut causes = Vec::new();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
-        why.push_str(": ");
-        why.push_str(&s.to_string());
+        causes.push(s.to_string());
         source = s.source();
     }
+    let why = match causes.is_empty() {
+        true => e.to_string(),
+        false => causes.join(": "),
+    };
     // A host name that does not resolve will not resolve a second later either (no network,
     // or a typo): move on to the next source instead of backing off.
     if e.is_builder() || why.contains("dns error") {

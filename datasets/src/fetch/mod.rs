@@ -18,7 +18,7 @@ mod package;
 mod pip;
 mod progress;
 mod sibling;
-mod stamp;
+pub mod stamp;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -34,7 +34,8 @@ pub use sibling::lock_path;
 #[derive(Debug, Clone)]
 pub struct FetchOptions {
     pub cache_dir: PathBuf,
-    /// Never touch the network (nor run npm): only cached files are used.
+    /// Never touch the network (nor run npm): only cached files are used. Starts true
+    /// when `HF_HUB_OFFLINE` asks for offline mode, as Hugging Face's tools read it.
     pub offline: bool,
     /// Retries per URL after the first attempt (reset whenever an attempt made progress).
     pub retries: u32,
@@ -46,19 +47,83 @@ pub struct FetchOptions {
     pub stall_timeout: Duration,
     /// Show a progress bar (it is hidden anyway when stderr is not a terminal).
     pub progress: bool,
+    /// Which commands put a file into this cache by hand (named in errors).
+    pub catalogue: Catalogue,
+}
+
+/// Whether `HF_HUB_OFFLINE` asks for offline mode (1, on, yes or true, as huggingface_hub
+/// reads it).
+pub fn hf_hub_offline() -> bool {
+    std::env::var("HF_HUB_OFFLINE").is_ok_and(|v| {
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "1" | "on" | "yes" | "true"
+        )
+    })
+}
+
+/// The `fpt` commands that serve a cache, for errors to name: `fpt data ...` for data
+/// artifacts, `fpt models ...` for checkpoints (whose mirror is `HF_ENDPOINT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Catalogue {
+    Data,
+    Models,
+}
+
+/// What a user can do when an artifact cannot be downloaded: printed once, after the
+/// causes, by [`FetchError::Offline`] and [`FetchError::AllSourcesFailed`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WaysOn {
+    pub artifact: String,
+    pub file: String,
+    pub folder: PathBuf,
+    pub catalogue: Catalogue,
+    /// Offline mode stopped the fetch (rather than the network failing it).
+    pub offline: bool,
+}
+
+impl std::fmt::Display for WaysOn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (name, file) = (&self.artifact, &self.file);
+        let verb = match self.catalogue {
+            Catalogue::Data => "data",
+            Catalogue::Models => "models",
+        };
+        writeln!(f, "ways on:")?;
+        if self.offline {
+            writeln!(f, "  - run `fpt {verb} fetch {name}` where the network is reachable (without --offline or HF_HUB_OFFLINE)")?;
+        }
+        let folder = self.folder.display();
+        writeln!(f, "  - download {file} elsewhere and put it in {folder}/ (it is verified like any download)")?;
+        writeln!(
+            f,
+            "  - or run `fpt {verb} import {name} FILE` on a copy you have"
+        )?;
+        match self.catalogue {
+            Catalogue::Data => write!(
+                f,
+                "  - or run `fpt data fetch {name} --mirror URL` with a mirror that serves {file}"
+            ),
+            Catalogue::Models => write!(
+                f,
+                "  - or set HF_ENDPOINT=URL to download from a Hugging Face mirror"
+            ),
+        }
+    }
 }
 
 impl FetchOptions {
     pub fn new(cache_dir: impl Into<PathBuf>) -> Self {
         Self {
             cache_dir: cache_dir.into(),
-            offline: false,
+            offline: hf_hub_offline(),
             retries: 5,
             backoff_base: Duration::from_secs(1),
             backoff_max: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(20),
             stall_timeout: Duration::from_secs(60),
             progress: true,
+            catalogue: Catalogue::Data,
         }
     }
 
@@ -83,12 +148,12 @@ impl FetchOptions {
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
-    #[error("{artifact}: {file} is not in the cache and --offline forbids downloading it; run `fpt data fetch {artifact}` with network access (or copy the file there)")]
-    Offline { artifact: String, file: PathBuf },
-    #[error("{artifact}: every source failed:\n{}", .attempts.iter().map(|a| format!("  - {a}")).collect::<Vec<_>>().join("\n"))]
+    #[error("{}: {} is not in the cache and offline mode (--offline, or HF_HUB_OFFLINE=1) forbids downloading it\n{ways}", ways.artifact, file.display())]
+    Offline { file: PathBuf, ways: Box<WaysOn> },
+    #[error("{}: cannot download {}:\n{}\n{ways}", ways.artifact, ways.file, .attempts.iter().map(|a| format!("  - {a}")).collect::<Vec<_>>().join("\n"))]
     AllSourcesFailed {
-        artifact: String,
         attempts: Vec<String>,
+        ways: Box<WaysOn>,
     },
     #[error("{artifact}: {path}: {source}")]
     Io {
@@ -102,6 +167,13 @@ pub enum FetchError {
     Extract {
         artifact: String,
         source: ArchiveError,
+    },
+    #[error("{} is not {artifact}: expected {expected}, found {actual}; check that it is the file the registry names (`fpt data list`)", file.display())]
+    NotTheArtifact {
+        artifact: String,
+        file: PathBuf,
+        expected: String,
+        actual: String,
     },
     #[error("{artifact}: {file} is not in the cache; run `fpt data fetch {artifact}`")]
     NotCached { artifact: String, file: PathBuf },
@@ -180,10 +252,7 @@ impl Fetcher {
         let (sha256, downloaded) = match checked {
             Ok(sha256) => (sha256, false),
             Err(FetchError::NotCached { .. }) if self.options.offline => {
-                return Err(FetchError::Offline {
-                    artifact: artifact.name.clone(),
-                    file: path,
-                })
+                return Err(self.offline_error(artifact, path))
             }
             Err(FetchError::NotCached { .. }) => (self.download(artifact, &path)?, true),
             Err(FetchError::Corrupt {
@@ -192,10 +261,7 @@ impl Fetcher {
                 tracing::warn!(file = %path.display(), %expected, %actual, "cached file is corrupt; deleting it");
                 fs::remove_file(&path).map_err(io_err(&path))?;
                 if self.options.offline {
-                    return Err(FetchError::Offline {
-                        artifact: artifact.name.clone(),
-                        file: path,
-                    });
+                    return Err(self.offline_error(artifact, path));
                 }
                 (self.download(artifact, &path)?, true)
             }
@@ -208,6 +274,52 @@ impl Fetcher {
             path,
             sha256,
             downloaded,
+            extracted,
+        })
+    }
+
+    /// Puts a copy of `artifact` obtained elsewhere into the cache, after checking it is the
+    /// one the registry pins (or recording its digest where none is published), and unpacks
+    /// it as a fetch would. The copy lands under a temporary name first, so a failed import
+    /// never replaces a good cached file.
+    pub fn import(&self, artifact: &Artifact, file: &Path) -> Result<Fetched, FetchError> {
+        let io_err = |p: &Path| {
+            let p = p.to_path_buf();
+            move |source| FetchError::Io {
+                artifact: artifact.name.clone(),
+                path: p,
+                source,
+            }
+        };
+        let digests = digest_file(file).map_err(io_err(file))?;
+        if let Integrity::Pinned(expected) = &artifact.integrity {
+            if !digests.matches(expected) {
+                return Err(FetchError::NotTheArtifact {
+                    artifact: artifact.name.clone(),
+                    file: file.to_path_buf(),
+                    expected: expected.to_string(),
+                    actual: digests.actual_for(expected).to_string(),
+                });
+            }
+        }
+        let path = self.cached_path(artifact);
+        fs::create_dir_all(&self.options.cache_dir).map_err(io_err(&self.options.cache_dir))?;
+        let lock = lock_path(&path);
+        let _lock = crate::lock::FileLock::wait(&lock).map_err(io_err(&lock))?;
+        let tmp = sibling::sibling(&path, ".import");
+        fs::copy(file, &tmp)
+            .and_then(|_| fs::rename(&tmp, &path))
+            .map_err(io_err(&path))?;
+        if artifact.integrity == Integrity::TrustOnFirstUse {
+            self.write_stamp(artifact, &path, &digests.sha256)?;
+        }
+        stamp::record(&path, &digests.sha256);
+        let extracted = self.extract(artifact, &path)?;
+        Ok(Fetched {
+            artifact: artifact.name.clone(),
+            path,
+            sha256: digests.sha256,
+            downloaded: false,
             extracted,
         })
     }
@@ -327,9 +439,26 @@ impl Fetcher {
             return Ok(digests.sha256);
         }
         Err(FetchError::AllSourcesFailed {
-            artifact: artifact.name.clone(),
             attempts,
+            ways: Box::new(self.ways_on(artifact, false)),
         })
+    }
+
+    fn ways_on(&self, artifact: &Artifact, offline: bool) -> WaysOn {
+        WaysOn {
+            artifact: artifact.name.clone(),
+            file: artifact.file.clone(),
+            folder: self.options.cache_dir.clone(),
+            catalogue: self.options.catalogue,
+            offline,
+        }
+    }
+
+    fn offline_error(&self, artifact: &Artifact, file: PathBuf) -> FetchError {
+        FetchError::Offline {
+            file,
+            ways: Box::new(self.ways_on(artifact, true)),
+        }
     }
 
     fn client(&self, artifact: &Artifact) -> Result<reqwest::blocking::Client, FetchError> {
@@ -344,6 +473,23 @@ impl Fetcher {
                 artifact: artifact.name.clone(),
                 message: e.to_string(),
             })
+    }
+
+    /// The SHA-256 recorded on first use of a trust-on-first-use artifact, if any.
+    pub fn recorded_sha256(&self, artifact: &Artifact) -> Option<Sha256> {
+        read_stamp(&self.cached_path(artifact))
+    }
+
+    /// Records `sha256` as a trust-on-first-use artifact's digest (its copy was found
+    /// elsewhere, e.g. in the Hugging Face cache).
+    pub fn record_sha256(&self, artifact: &Artifact, sha256: &Sha256) -> Result<(), FetchError> {
+        let path = self.cached_path(artifact);
+        fs::create_dir_all(&self.options.cache_dir).map_err(|source| FetchError::Io {
+            artifact: artifact.name.clone(),
+            path: self.options.cache_dir.clone(),
+            source,
+        })?;
+        self.write_stamp(artifact, &path, sha256)
     }
 
     fn write_stamp(

@@ -22,7 +22,13 @@ fn identity(path: &Path) -> Option<(u64, u128)> {
 
 /// The SHA-256 recorded for `path`, if its stamp still matches the file.
 pub fn fresh(path: &Path) -> Option<Sha256> {
-    let text = fs::read_to_string(sibling::sibling(path, ".verified")).ok()?;
+    fresh_at(&sibling::sibling(path, ".verified"), path)
+}
+
+/// As [`fresh`], with the stamp kept at `stamp` rather than beside the file (for files in
+/// folders that are not ours, such as the Hugging Face hub cache).
+pub fn fresh_at(stamp: &Path, path: &Path) -> Option<Sha256> {
+    let text = fs::read_to_string(stamp).ok()?;
     let mut parts = text.split_whitespace();
     let size: u64 = parts.next()?.parse().ok()?;
     let mtime: u128 = parts.next()?.parse().ok()?;
@@ -33,15 +39,24 @@ pub fn fresh(path: &Path) -> Option<Sha256> {
 /// Records that `path`, as it is now, hashed to `sha256` and was found good. Best effort:
 /// without a stamp the next load simply hashes again.
 pub fn record(path: &Path, sha256: &Sha256) {
+    record_at(&sibling::sibling(path, ".verified"), path, sha256)
+}
+
+/// As [`record`], with the stamp kept at `stamp`.
+pub fn record_at(stamp: &Path, path: &Path, sha256: &Sha256) {
     if let Some((size, mtime)) = identity(path) {
-        let stamp = sibling::sibling(path, ".verified");
-        let tmp = sibling::sibling(path, ".verified.tmp");
+        let tmp = sibling::sibling(stamp, ".tmp");
         let written = fs::write(&tmp, format!("{size} {mtime} {sha256}\n"))
-            .and_then(|()| fs::rename(&tmp, &stamp));
+            .and_then(|()| fs::rename(&tmp, stamp));
         if let Err(e) = written {
             tracing::debug!(stamp = %stamp.display(), %e, "could not write verification stamp");
         }
     }
+}
+
+/// Drops `path`'s stamp (the file moved away).
+pub fn forget(path: &Path) {
+    let _ = fs::remove_file(sibling::sibling(path, ".verified"));
 }
 
 #[cfg(test)]

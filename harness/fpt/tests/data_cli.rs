@@ -1,54 +1,13 @@
 //! `fpt data` as a user runs it against a mirror on 127.0.0.1: fetch (resuming a partial
 //! download), verify, corruption caught, offline mode, inspect and generate.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
+mod common;
+
+use common::http::serve;
+
+use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Output};
-use std::sync::{Arc, Mutex};
-
-/// Serves one file at /payload.bin, honouring `Range: bytes=N-`; records each request's
-/// Range header.
-fn serve(body: Vec<u8>) -> (String, Arc<Mutex<Vec<Option<String>>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}/", listener.local_addr().unwrap());
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = seen.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().take(16) {
-            let mut stream = stream.unwrap();
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut range = None;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap() == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("range: bytes=") {
-                    range = v
-                        .trim()
-                        .strip_suffix('-')
-                        .and_then(|n| n.parse::<usize>().ok());
-                }
-            }
-            log.lock()
-                .unwrap()
-                .push(range.map(|n| format!("bytes={n}-")));
-            let head = match range {
-                Some(start) => format!(
-                    "HTTP/1.1 206 Partial Content\r\nContent-Length: {}\r\nContent-Range: bytes {start}-{}/{}\r\n",
-                    body.len() - start,
-                    body.len() - 1,
-                    body.len()
-                ),
-                None => format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n", body.len()),
-            };
-            let _ = stream.write_all(format!("{head}Connection: close\r\n\r\n").as_bytes());
-            let _ = stream.write_all(&body[range.unwrap_or(0)..]);
-        }
-    });
-    (base, seen)
-}
 
 fn fpt(args: &[&str], cache: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_fpt"))
@@ -121,8 +80,54 @@ fn fetch_resumes_from_a_mirror_then_verify_offline_and_corruption() {
     assert_eq!(std::fs::read(cache.join("payload.bin")).unwrap(), body);
     assert!(!cache.join("payload.bin.part").exists());
     assert_eq!(
-        *seen.lock().unwrap(),
+        seen.lock()
+            .unwrap()
+            .iter()
+            .map(|r| r.range.clone())
+            .collect::<Vec<_>>(),
         vec![Some("bytes=50000-".to_string())]
+    );
+
+    // A copy from elsewhere: the wrong bytes are refused and the cached file kept; the
+    // right ones are imported.
+    let wrong = tmp.path().join("wrong.bin");
+    std::fs::write(&wrong, b"not the payload").unwrap();
+    let refused = fpt(
+        &[
+            "data",
+            "import",
+            "payload",
+            wrong.to_str().unwrap(),
+            "--manifest",
+            m,
+        ],
+        &cache,
+    );
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("is not payload: expected sha256"));
+    assert_eq!(std::fs::read(cache.join("payload.bin")).unwrap(), body);
+    let copy = tmp.path().join("copy.bin");
+    std::fs::write(&copy, &body).unwrap();
+    let other_cache = tmp.path().join("other");
+    let imported = fpt(
+        &[
+            "data",
+            "import",
+            "payload",
+            copy.to_str().unwrap(),
+            "--manifest",
+            m,
+        ],
+        &other_cache,
+    );
+    assert!(
+        imported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
+    assert_eq!(
+        std::fs::read(other_cache.join("payload.bin")).unwrap(),
+        body
     );
 
     let verified = fpt(&["data", "verify", "payload", "--manifest", m], &cache);

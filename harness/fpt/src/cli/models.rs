@@ -13,16 +13,19 @@ pub enum ModelsCommand {
     /// The pretrained checkpoints the harness knows, their sources and checksums, and
     /// whether each is cached.
     List,
-    /// Download checkpoints into $FPT_HOME/models (resumable, verified).
+    /// Make checkpoints available: a good copy in the Hugging Face cache ($HF_HUB_CACHE,
+    /// else $HF_HOME/hub, else ~/.cache/huggingface/hub) is used in place, else one in
+    /// $FPT_HOME/models, else it is downloaded (resumable, verified; from $HF_ENDPOINT when
+    /// set) into the Hugging Face cache.
     Fetch {
         #[arg(required = true)]
         names: Vec<String>,
-        /// Never touch the network; only check what is cached.
+        /// Never touch the network; only check what is cached (also: HF_HUB_OFFLINE=1).
         #[arg(long)]
         offline: bool,
     },
-    /// Put a checkpoint obtained elsewhere (a model.safetensors) into the cache, after
-    /// checking it against the registry's checksum.
+    /// Put a checkpoint obtained elsewhere (a model.safetensors) into $FPT_HOME/models,
+    /// after checking it against the registry's checksum.
     Import { name: String, file: PathBuf },
 }
 
@@ -41,11 +44,9 @@ pub fn run(command: ModelsCommand) -> Result<()> {
         ModelsCommand::List => {
             for e in zoo::entries() {
                 let a = &e.artifact;
-                let cached = zoo::cached_path(&e);
-                let state = if cached.is_file() {
-                    "cached"
-                } else {
-                    "not cached"
+                let state = match zoo::located(&e) {
+                    Some(path) => format!("at {}", path.display()),
+                    None => "not cached".into(),
                 };
                 println!(
                     "{} ({}; {state})\n  {}",
@@ -70,10 +71,7 @@ pub fn run(command: ModelsCommand) -> Result<()> {
             }
         }
         ModelsCommand::Import { name, file } => {
-            let path = zoo::import(&entry(&name)?, &file).map_err(|e| match e {
-                zoo::ImportError::Mismatch { .. } => usage(e.to_string()),
-                other => other.into(),
-            })?;
+            let path = zoo::import(&entry(&name)?, &file).map_err(super::data::import_error)?;
             println!("{name}: {}", path.display());
         }
     }

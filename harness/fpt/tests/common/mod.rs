@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod http;
 pub mod slurm_cluster;
 
 use std::path::Path;
@@ -12,6 +13,16 @@ use spec::run_dir::RunDir;
 use spec::schema::{EvalRecord, RunResult};
 use spec::task::TaskSpec;
 use training::task::DataContext;
+
+/// The Python of the venv LIBTORCH lives in (`cargo xtask test` sets it to the torch
+/// venv), if it lives in one.
+pub fn venv_python() -> Option<std::path::PathBuf> {
+    let libtorch = std::env::var_os("LIBTORCH")?;
+    Path::new(&libtorch)
+        .ancestors()
+        .find(|d| d.join("pyvenv.cfg").is_file())
+        .map(|venv| venv.join("bin/python"))
+}
 
 /// Bit XOR on two 5-bit strings, one bit per token: what gpt2-tiny learns in a few seconds.
 pub fn small_bit_xor() -> TaskSpec {

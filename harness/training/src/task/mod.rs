@@ -28,7 +28,8 @@ pub enum TaskError {
     Spec(#[from] TaskSpecError),
     #[error(transparent)]
     Shape(#[from] BitTaskError),
-    #[error("{task}: {source}")]
+    /// Its cause says which file and why; shown by the error's chain, so not repeated here.
+    #[error("data for the {task} task")]
     Fetch {
         task: &'static str,
         source: datasets::fetch::FetchError,

@@ -33,7 +33,7 @@ impl DataContext {
 
     fn fetcher(&self) -> Fetcher {
         let mut options = FetchOptions::new(&self.cache_dir);
-        options.offline = self.offline;
+        options.offline |= self.offline;
         Fetcher::new(options)
     }
 
