@@ -8,10 +8,7 @@ use anyhow::{bail, Result};
 pub fn run_fpt(args: &[OsString]) -> Result<ExitCode> {
     let mut full: Vec<OsString> = vec!["--".into()];
     full.extend_from_slice(args);
-    crate::cargo(
-        &["run", "--release", "--quiet", "-p", "fpt", "--bin", "fpt"],
-        &full,
-    )
+    crate::cargo(&["run", "--release", "-p", "fpt", "--bin", "fpt"], &full)
 }
 
 pub fn reproduce(args: &[OsString]) -> Result<ExitCode> {

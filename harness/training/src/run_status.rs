@@ -292,10 +292,19 @@ fn slurm_state(asked: bool, task: Option<&TaskState>) -> RunState {
     }
 }
 
+/// The last step a run in `dir` has logged (the last line of its steps.jsonl), cheaply: only
+/// the end of the file is read. `None` before its first logged step.
+pub fn latest_step(dir: &Path) -> Option<u64> {
+    tail_lines(&[dir.join(run_dir::STEPS)], 1)
+        .first()
+        .and_then(|line| serde_json::from_str::<spec::schema::StepRecord>(line).ok())
+        .map(|record| record.step)
+}
+
 /// The last `n` non-empty lines of `logs` read one after the other (from the end of each, as
 /// logs can be long); a missing or unreadable log adds nothing, as a status is still worth
 /// showing without it.
-fn tail_lines(logs: &[PathBuf], n: usize) -> Vec<String> {
+pub fn tail_lines(logs: &[PathBuf], n: usize) -> Vec<String> {
     const WINDOW: u64 = 16 * 1024;
     let read = |path: &Path| -> std::io::Result<String> {
         let mut file = std::fs::File::open(path)?;
@@ -387,5 +396,16 @@ mod tests {
         );
         assert_eq!(tail_lines(&[run_log, slurm_log], 2), ["f", "cancelled"]);
         assert!(tail_lines(&[dir.path().join("missing.err")], 3).is_empty());
+    }
+
+    #[test]
+    fn the_latest_step_is_the_last_logged_one() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(latest_step(dir.path()), None);
+        let lines: String = [4, 8, 12]
+            .map(|step| format!("{{\"step\":{step},\"loss\":0.5,\"grad_norm\":1.0}}\n"))
+            .concat();
+        std::fs::write(dir.path().join(run_dir::STEPS), lines).unwrap();
+        assert_eq!(latest_step(dir.path()), Some(12));
     }
 }

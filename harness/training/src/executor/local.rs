@@ -5,9 +5,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{prefetch, Execution, Executor, ExecutorError};
 use spec::run_dir::{self, RunDir};
@@ -49,16 +49,107 @@ struct Run<'a> {
     runs_dir: &'a Path,
 }
 
+/// A child training one run, with its progress line.
+struct Job<'a> {
+    run: &'a SuiteRun,
+    child: Child,
+    line: ProgressBar,
+}
+
 /// Children still training; killed (and reaped) if the executor stops early on an error,
 /// so no run keeps writing after `fpt reproduce` has returned.
-struct Running<'a>(Vec<(&'a SuiteRun, Child)>);
+struct Running<'a>(Vec<Job<'a>>);
 
 impl Drop for Running<'_> {
     fn drop(&mut self) {
-        for (_, child) in &mut self.0 {
-            let _ = child.kill();
-            let _ = child.wait();
+        for job in &mut self.0 {
+            let _ = job.child.kill();
+            let _ = job.child.wait();
         }
+    }
+}
+
+/// What the terminal shows while a suite trains: a line per running job (its steps) under
+/// the suite's bar, counted in training steps so its ETA comes from the measured step
+/// rate; all hidden when stderr is not a terminal (the per-run lines still print).
+struct Progress {
+    lines: MultiProgress,
+    suite: ProgressBar,
+    /// Steps of the runs that have settled.
+    settled_steps: u64,
+    started: Instant,
+}
+
+impl Progress {
+    fn new(total_steps: u64) -> Self {
+        let lines = match std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            true => MultiProgress::new(),
+            false => MultiProgress::with_draw_target(ProgressDrawTarget::hidden()),
+        };
+        let suite = lines.add(ProgressBar::new(total_steps));
+        suite.set_style(
+            ProgressStyle::with_template(
+                "suite [{bar:30}] {msg}, elapsed {elapsed}, eta {eta} (from the step rate)",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+        Self {
+            lines,
+            suite,
+            settled_steps: 0,
+            started: Instant::now(),
+        }
+    }
+
+    /// A line for a job starting `run`.
+    fn job(&self, run: &SuiteRun) -> ProgressBar {
+        let line = self.lines.add(ProgressBar::new(run.spec.steps));
+        line.set_style(
+            ProgressStyle::with_template("  {msg} [{bar:20}] step {pos}/{len}, {elapsed}")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        line.set_message(run.id.clone());
+        line
+    }
+
+    /// Prints `line` above the bars (or plainly when they are hidden).
+    fn say(&self, line: &str) {
+        self.lines.suspend(|| eprintln!("{line}"));
+    }
+
+    /// Moves every job's line, and the suite's bar, to the steps the runs have logged.
+    fn update(&self, schedule: &Schedule<'_>, runs_dir: &Path) {
+        let mut steps = self.settled_steps;
+        for job in &schedule.running.0 {
+            let step = crate::run_status::latest_step(&runs_dir.join(&job.run.id)).unwrap_or(0);
+            job.line.set_position(step);
+            steps += step;
+        }
+        self.suite.set_position(steps);
+        self.suite
+            .set_message(format!("runs {}/{}", schedule.done, schedule.total));
+    }
+
+    fn settle(&mut self, job: &Job<'_>) {
+        self.settled_steps += job.run.spec.steps;
+        job.line.finish_and_clear();
+        self.lines.remove(&job.line);
+    }
+
+    /// Clears the bars and says how long the suite took.
+    fn finish(&self, schedule: &Schedule<'_>) {
+        self.suite.finish_and_clear();
+        let failed = match schedule.failed.len() {
+            0 => String::new(),
+            n => format!(", {n} failed"),
+        };
+        self.say(&format!(
+            "suite: {} runs in {}{failed}",
+            schedule.done,
+            humantime::format_duration(Duration::from_secs(self.started.elapsed().as_secs()))
+        ));
     }
 }
 
@@ -85,7 +176,7 @@ impl Schedule<'_> {
     /// Whether run `id` has not finished yet (here or in another process).
     fn is_unfinished(&self, id: &str) -> bool {
         self.queue.iter().chain(&self.held).any(|r| r.id == id)
-            || self.running.0.iter().any(|(r, _)| r.id == id)
+            || self.running.0.iter().any(|job| job.run.id == id)
     }
 }
 
@@ -110,17 +201,15 @@ impl Run<'_> {
             unusable: Vec::new(),
             done: 0,
         };
-        let bar = overall_bar(schedule.total as u64, self.local.jobs > 1);
-        // Lines above the bar, or plain lines on stderr when it is hidden.
-        let say = |line: String| bar.suspend(|| eprintln!("{line}"));
+        let mut progress = Progress::new(schedule.queue.iter().map(|r| r.spec.steps).sum());
         while !schedule.is_over() {
-            self.start_ready(fpt, &mut schedule, &say)?;
+            self.start_ready(fpt, &mut schedule, &progress)?;
             std::thread::sleep(Duration::from_millis(200));
-            let finished = self.reap(&mut schedule, &say)?;
-            let taken = self.recheck_held(&mut schedule, &say)?;
-            bar.inc((finished + taken) as u64);
+            self.reap(&mut schedule, &mut progress)?;
+            self.recheck_held(&mut schedule, &mut progress)?;
+            progress.update(&schedule, self.runs_dir);
         }
-        bar.finish_and_clear();
+        progress.finish(&schedule);
         Ok(schedule.failed)
     }
 
@@ -130,7 +219,7 @@ impl Run<'_> {
         &self,
         fpt: &Path,
         schedule: &mut Schedule<'s>,
-        say: &impl Fn(String),
+        progress: &Progress,
     ) -> Result<(), ExecutorError> {
         while schedule.running.0.len() < self.local.jobs {
             let Some(i) = schedule
@@ -144,41 +233,47 @@ impl Run<'_> {
             if let Some(source) = run.after.as_ref().filter(|a| schedule.unusable.contains(a)) {
                 schedule.failed.push(run.id.clone());
                 schedule.unusable.push(run.id.clone());
-                say(format!(
+                progress.say(&format!(
                     "{}: not started, its source run {source} failed or diverged",
                     run.id
                 ));
                 continue;
             }
             if let Some(holder) = RunDir::holder(&self.runs_dir.join(&run.id))? {
-                say(format!(
+                progress.say(&format!(
                     "{}: in use by {holder}; waiting for it to finish",
                     run.id
                 ));
                 schedule.held.push(run);
                 continue;
             }
-            schedule.running.0.push((run, self.spawn(fpt, run)?));
+            let child = self.spawn(fpt, run)?;
+            schedule.running.0.push(Job {
+                run,
+                child,
+                line: progress.job(run),
+            });
         }
         Ok(())
     }
 
-    /// Collects the children that ended; returns how many runs that settled.
+    /// Collects the children that ended.
     fn reap(
         &self,
         schedule: &mut Schedule<'_>,
-        say: &impl Fn(String),
-    ) -> Result<usize, ExecutorError> {
-        let mut settled = 0;
+        progress: &mut Progress,
+    ) -> Result<(), ExecutorError> {
         let mut i = 0;
         while i < schedule.running.0.len() {
-            let waited = schedule.running.0[i].1.try_wait();
+            let waited = schedule.running.0[i].child.try_wait();
             let Some(status) = waited.map_err(|e| ExecutorError::io("waiting for a run", e))?
             else {
                 i += 1;
                 continue;
             };
-            let (run, _) = schedule.running.0.remove(i);
+            let job = schedule.running.0.remove(i);
+            progress.settle(&job);
+            let run = job.run;
             let out = self.runs_dir.join(&run.id);
             let result = run_dir::read_result(&out.join(run_dir::RESULT));
             let line = match (status.success(), result) {
@@ -194,26 +289,27 @@ impl Run<'_> {
                 }
                 _ => {
                     schedule.failed.push(run.id.clone());
-                    match self.local.jobs > 1 {
-                        true => format!("FAILED ({status}); see {}", out.join(TRAIN_LOG).display()),
-                        false => format!("FAILED ({status}); its log is above"),
-                    }
+                    let log = out.join(TRAIN_LOG);
+                    let tail = crate::run_status::tail_lines(std::slice::from_ref(&log), 5);
+                    format!(
+                        "FAILED ({status}); {} ends:\n    {}",
+                        log.display(),
+                        tail.join("\n    ")
+                    )
                 }
             };
-            self.settle(schedule, run, &line, say)?;
-            settled += 1;
+            self.settle(schedule, run, &line, progress)?;
         }
-        Ok(settled)
+        Ok(())
     }
 
     /// Runs another process held and has let go of: done if it finished them, queued
-    /// again (to resume here) if it did not. Returns how many settled.
+    /// again (to resume here) if it did not.
     fn recheck_held(
         &self,
         schedule: &mut Schedule<'_>,
-        say: &impl Fn(String),
-    ) -> Result<usize, ExecutorError> {
-        let mut settled = 0;
+        progress: &mut Progress,
+    ) -> Result<(), ExecutorError> {
         let mut i = 0;
         while i < schedule.held.len() {
             let out = self.runs_dir.join(&schedule.held[i].id);
@@ -225,11 +321,11 @@ impl Run<'_> {
             match run_dir::read_result(&out.join(run_dir::RESULT)) {
                 Ok(Some(r)) => {
                     let line = format!("{} (trained by another process)", finished_line(&r));
-                    self.settle(schedule, run, &line, say)?;
-                    settled += 1;
+                    progress.settled_steps += run.spec.steps;
+                    self.settle(schedule, run, &line, progress)?;
                 }
                 _ => {
-                    say(format!(
+                    progress.say(&format!(
                         "{}: released unfinished by the other process; resuming it here",
                         run.id
                     ));
@@ -237,7 +333,7 @@ impl Run<'_> {
                 }
             }
         }
-        Ok(settled)
+        Ok(())
     }
 
     /// Counts `run` as settled, noting a source that must not be used, and says `line`.
@@ -246,7 +342,7 @@ impl Run<'_> {
         schedule: &mut Schedule<'_>,
         run: &SuiteRun,
         line: &str,
-        say: &impl Fn(String),
+        progress: &Progress,
     ) -> Result<(), ExecutorError> {
         // A result that cannot be read makes the run unusable as a source, not the suite fail.
         let result = run_dir::read_result(&self.runs_dir.join(&run.id).join(run_dir::RESULT));
@@ -254,7 +350,7 @@ impl Run<'_> {
             schedule.unusable.push(run.id.clone());
         }
         schedule.done += 1;
-        say(format!(
+        progress.say(&format!(
             "[{}/{}] {}: {line}",
             schedule.done, schedule.total, run.id
         ));
@@ -276,22 +372,18 @@ impl Run<'_> {
         if self.local.offline {
             command.arg("--offline");
         }
-        // One job shows its own progress bar; parallel jobs log to their run folders,
+        // Children log to their run folders (the terminal shows their progress lines),
         // appending, so a retried run keeps the log of the attempt before.
-        if self.local.jobs > 1 {
-            let log_err =
-                |e| ExecutorError::io(format!("writing {}", out.join(TRAIN_LOG).display()), e);
-            let log = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(out.join(TRAIN_LOG))
-                .map_err(log_err)?;
-            command
-                .stdout(log.try_clone().map_err(log_err)?)
-                .stderr(log);
-        } else {
-            command.stdout(Stdio::null());
-        }
+        let log_err =
+            |e| ExecutorError::io(format!("writing {}", out.join(TRAIN_LOG).display()), e);
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(out.join(TRAIN_LOG))
+            .map_err(log_err)?;
+        command
+            .stdout(log.try_clone().map_err(log_err)?)
+            .stderr(log);
         command
             .spawn()
             .map_err(|e| ExecutorError::io(format!("starting {}", fpt.display()), e))
@@ -310,16 +402,3 @@ fn finished_line(r: &RunResult) -> String {
 
 /// Where a run trained by a parallel job logs.
 const TRAIN_LOG: &str = "train.log";
-
-fn overall_bar(total: u64, visible: bool) -> ProgressBar {
-    if !visible || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(total);
-    bar.set_style(
-        ProgressStyle::with_template("runs [{bar:30}] {pos}/{len} elapsed {elapsed} eta {eta}")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    bar
-}
