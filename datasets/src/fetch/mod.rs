@@ -233,14 +233,7 @@ impl Fetcher {
     /// Make the cache hold `artifact`, verified (and unpacked, where it says so).
     pub fn fetch(&self, artifact: &Artifact) -> Result<Fetched, FetchError> {
         let path = self.cached_path(artifact);
-        let io_err = |p: &Path| {
-            let p = p.to_path_buf();
-            move |source| FetchError::Io {
-                artifact: artifact.name.clone(),
-                path: p,
-                source,
-            }
-        };
+        let io_err = |p: &Path| io_error(artifact, p);
         fs::create_dir_all(&self.options.cache_dir).map_err(io_err(&self.options.cache_dir))?;
         let lock = lock_path(&path);
         let _lock = crate::lock::FileLock::wait(&lock).map_err(io_err(&lock))?;
@@ -283,14 +276,7 @@ impl Fetcher {
     /// it as a fetch would. The copy lands under a temporary name first, so a failed import
     /// never replaces a good cached file.
     pub fn import(&self, artifact: &Artifact, file: &Path) -> Result<Fetched, FetchError> {
-        let io_err = |p: &Path| {
-            let p = p.to_path_buf();
-            move |source| FetchError::Io {
-                artifact: artifact.name.clone(),
-                path: p,
-                source,
-            }
-        };
+        let io_err = |p: &Path| io_error(artifact, p);
         let digests = digest_file(file).map_err(io_err(file))?;
         if let Integrity::Pinned(expected) = &artifact.integrity {
             if !digests.matches(expected) {
@@ -532,6 +518,16 @@ impl Fetcher {
                 Ok(vec![target])
             }
         }
+    }
+}
+
+/// An I/O error on `path` while handling `artifact`.
+fn io_error(artifact: &Artifact, path: &Path) -> impl FnOnce(std::io::Error) -> FetchError {
+    let (artifact, path) = (artifact.name.clone(), path.to_path_buf());
+    move |source| FetchError::Io {
+        artifact,
+        path,
+        source,
     }
 }
 

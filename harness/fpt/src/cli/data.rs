@@ -185,15 +185,7 @@ fn fetch(names: &[String], args: &RegistryArgs) -> Result<()> {
         } else {
             "already cached"
         };
-        println!(
-            "{}: {} ({how}, sha256 {})",
-            got.artifact,
-            got.path.display(),
-            got.sha256
-        );
-        for member in &got.extracted {
-            println!("  {}", member.display());
-        }
+        print_fetched(&got, how);
     }
     Ok(())
 }
@@ -227,8 +219,14 @@ fn import(name: &str, file: &Path, args: &RegistryArgs) -> Result<()> {
         .fetcher()
         .import(artifact, file)
         .map_err(import_error)?;
+    print_fetched(&got, "imported");
+    Ok(())
+}
+
+/// `NAME: PATH (how, sha256 ...)` and the unpacked members under it.
+fn print_fetched(got: &datasets::fetch::Fetched, how: &str) {
     println!(
-        "{}: {} (sha256 {})",
+        "{}: {} ({how}, sha256 {})",
         got.artifact,
         got.path.display(),
         got.sha256
@@ -236,7 +234,6 @@ fn import(name: &str, file: &Path, args: &RegistryArgs) -> Result<()> {
     for member in &got.extracted {
         println!("  {}", member.display());
     }
-    Ok(())
 }
 
 /// A copy that is not the artifact is the user's mistake (exit 2).
