@@ -190,6 +190,11 @@ impl RunDir {
         self.keep_lines(METRICS, |r: &EvalRecord| r.step <= step)
     }
 
+    /// Drops every evaluation (for a run starting again from scratch, step 0's included).
+    pub fn clear_metrics(&self) -> Result<(), RunDirError> {
+        self.keep_lines(METRICS, |_: &EvalRecord| false).map(drop)
+    }
+
     pub fn append_steps(&self, records: &[StepRecord]) -> Result<(), RunDirError> {
         self.append_lines(STEPS, records)
     }
