@@ -1,5 +1,5 @@
 //! A run on disk: spec.toml, metrics.jsonl, steps.jsonl, checkpoint.safetensors,
-//! result.json.
+//! result.json, tensorboard/.
 //! Runs are the only state; everything else is derived from them.
 
 use std::fs::{self, OpenOptions};
@@ -30,6 +30,9 @@ pub const ATTENTION: &str = "attention.json";
 pub const MANIFEST: &str = "suite.json";
 /// Held (an OS lock, see [`datasets::lock`]) by the one process writing the run.
 pub const LOCK: &str = "run.lock";
+/// The folder of the run's TensorBoard event files (training's `tensorboard` module), one
+/// file per process that trained it.
+pub const TENSORBOARD: &str = "tensorboard";
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunDirError {
@@ -185,6 +188,11 @@ impl RunDir {
     /// Keeps the evaluations up to `step` (those a checkpoint at `step` already saw).
     pub fn truncate_metrics(&self, step: u64) -> Result<Vec<EvalRecord>, RunDirError> {
         self.keep_lines(METRICS, |r: &EvalRecord| r.step <= step)
+    }
+
+    /// Drops every evaluation (for a run starting again from scratch, step 0's included).
+    pub fn clear_metrics(&self) -> Result<(), RunDirError> {
+        self.keep_lines(METRICS, |_: &EvalRecord| false).map(drop)
     }
 
     pub fn append_steps(&self, records: &[StepRecord]) -> Result<(), RunDirError> {

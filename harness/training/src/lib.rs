@@ -1,7 +1,8 @@
 //! Training on libtorch: task data as tensors, the feature cache of output-only runs, Adam,
-//! the training loop with checkpoints and resume, attention dumps, the benchmark rig that
-//! times the loop's own step, and the executors that run a suite's runs (local child
-//! processes or a Slurm job array) behind one trait, with the runs' status.
+//! the training loop with checkpoints and resume, its TensorBoard event files, attention
+//! dumps, the benchmark rig that times the loop's own step, and the executors that run a
+//! suite's runs (local child processes or a Slurm job array) behind one trait, with the
+//! runs' status.
 
 pub mod attention;
 pub mod bench;
@@ -14,6 +15,7 @@ pub mod predictions;
 pub mod run_status;
 pub mod slurm;
 pub mod task;
+pub mod tensorboard;
 pub mod train;
 
 /// Whether `err`, one link of an error chain, is one of this crate's errors (or a models or

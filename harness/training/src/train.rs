@@ -16,6 +16,7 @@ use tch::{Kind, Tensor};
 use crate::feature_cache::{Draws, StepInputs};
 use crate::flops;
 use crate::predictions;
+use crate::tensorboard::RunEvents;
 use models::device::TchDevice;
 use spec::model::{FrozenPrecision, InitKind};
 use spec::run::{DeviceSpec, RunSpec, SpecError};
@@ -219,7 +220,7 @@ pub fn evaluate(data: &Batch, logits: impl Fn(&Tensor) -> Tensor) -> (f64, f64) 
 }
 
 /// State carried from one step to the next and through checkpoints.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 struct Progress {
     step: u64,
     wall_before: f64,
@@ -327,6 +328,23 @@ fn restore_checkpoint(
     })
 }
 
+/// The progress of the run's checkpoint, restored into `model` and `adam`, with the run's
+/// metrics and steps cut back to it; `None`, with them cleared, when it has none (a run
+/// starting from scratch evaluates step 0 again).
+fn resume(dir: &RunDir, model: &FptModel, adam: &mut Adam) -> Result<Option<Progress>, TrainError> {
+    let checkpoint = dir.file(CHECKPOINT);
+    if !checkpoint.exists() {
+        dir.clear_metrics()?;
+        dir.truncate_steps(0)?;
+        return Ok(None);
+    }
+    let state = restore_checkpoint(&checkpoint, model, adam)?;
+    dir.truncate_metrics(state.step)?;
+    dir.truncate_steps(state.step)?;
+    tracing::info!("resuming {} at step {}", dir.path().display(), state.step);
+    Ok(Some(state))
+}
+
 /// Fails when the spec asks for a CUDA device this libtorch cannot see.
 pub fn check_device(spec: &RunSpec) -> Result<(), TrainError> {
     if spec.device.is_cuda() && !tch::Cuda::is_available() {
@@ -429,8 +447,7 @@ pub fn train(
     )?;
     check_device(spec)?;
     let model = build_model(spec, task.shape(), data.offline)?;
-    let mut session = Session::open(spec, dir, &task, &model);
-    let mut state = session.resume_or_start()?;
+    let (mut session, mut state) = Session::open(spec, dir, &task, &model)?;
     if state.step == 0 {
         session.evaluate(&mut state, false)?;
     }
@@ -457,6 +474,8 @@ struct Session<'a> {
     /// The evaluated split's name, as result.json records it.
     eval_split: String,
     inputs: StepInputs<'a>,
+    /// The TensorBoard view of what metrics.jsonl and steps.jsonl record.
+    events: RunEvents,
     /// Time spent caching features (training and evaluated examples) before the first
     /// step; 0 without a cache.
     cache_seconds: f64,
@@ -467,9 +486,16 @@ struct Session<'a> {
 }
 
 impl<'a> Session<'a> {
-    fn open(spec: &'a RunSpec, dir: &'a RunDir, task: &'a Task, model: &'a FptModel) -> Self {
+    /// Prepares the run's inputs, then continues from its checkpoint or starts afresh: the
+    /// session and the progress it starts from.
+    fn open(
+        spec: &'a RunSpec,
+        dir: &'a RunDir,
+        task: &'a Task,
+        model: &'a FptModel,
+    ) -> Result<(Self, Progress), TrainError> {
         let device = spec.device.tch();
-        let adam = Adam::new(spec.optimizer, model.trainable());
+        let mut adam = Adam::new(spec.optimizer, model.trainable());
         let (held_out, mut eval_split) = task.eval_set(spec.eval_examples);
         let held_out = held_out.to_device(device);
         if let Some(batches) = spec.eval_sampled_batches {
@@ -487,7 +513,14 @@ impl<'a> Session<'a> {
         let inputs = StepInputs::new(task, model, spec.cache_features, draws, device);
         let scored = inputs.held_out(model, &held_out);
         let curve_set = evenly_spread(&scored, spec.curve_examples);
-        Self {
+        let cache_seconds = started.elapsed().as_secs_f64();
+        let resumed = resume(dir, model, &mut adam)?;
+        let lr = spec.optimizer.lr;
+        let events = match &resumed {
+            Some(p) => RunEvents::resumed(dir, lr, p.step, p.train_seconds),
+            None => RunEvents::fresh(dir, lr),
+        };
+        let session = Self {
             spec,
             dir,
             model,
@@ -497,34 +530,12 @@ impl<'a> Session<'a> {
             curve_set,
             eval_split,
             inputs,
-            cache_seconds: started.elapsed().as_secs_f64(),
+            events,
+            cache_seconds,
             started,
             dropout: !model.trains_only_output(),
-        }
-    }
-
-    /// The progress of the run's checkpoint (its metrics cut back to it), or a fresh start.
-    fn resume_or_start(&mut self) -> Result<Progress, TrainError> {
-        let checkpoint = self.dir.file(CHECKPOINT);
-        if checkpoint.exists() {
-            let state = restore_checkpoint(&checkpoint, self.model, &mut self.adam)?;
-            self.dir.truncate_metrics(state.step)?;
-            self.dir.truncate_steps(state.step)?;
-            tracing::info!(
-                "resuming {} at step {}",
-                self.dir.path().display(),
-                state.step
-            );
-            return Ok(state);
-        }
-        self.dir.truncate_metrics(0)?;
-        self.dir.truncate_steps(0)?;
-        Ok(Progress {
-            step: 0,
-            wall_before: 0.0,
-            train_seconds: 0.0,
-            window: Window::default(),
-        })
+        };
+        Ok((session, resumed.unwrap_or_default()))
     }
 
     fn wall(&self, s: &Progress) -> f64 {
@@ -533,7 +544,7 @@ impl<'a> Session<'a> {
 
     /// Evaluates on the held-out set (or the spec's sampled batches; or, for a learning-
     /// curve point, its `curve_examples` evenly spread) and appends the record.
-    fn evaluate(&self, s: &mut Progress, curve_point: bool) -> Result<EvalRecord, TrainError> {
+    fn evaluate(&mut self, s: &mut Progress, curve_point: bool) -> Result<EvalRecord, TrainError> {
         let logits = |x: &Tensor| self.inputs.logits(self.model, x, false);
         let sampled;
         let scored = match (curve_point, self.spec.eval_sampled_batches) {
@@ -556,6 +567,7 @@ impl<'a> Session<'a> {
             curve_point,
         };
         self.dir.append_metric(&record)?;
+        self.events.evaluation(&record, s.train_seconds);
         if !curve_point {
             s.window = Window::default();
         }
@@ -605,7 +617,9 @@ impl<'a> Session<'a> {
             // default) a non-finite step never updates the weights.
             if done.is_multiple_of(log_every) || eval_due || checkpoint_due {
                 let steps = read_back(&mut unread);
-                self.dir.append_steps(&finite_steps(&steps))?;
+                let records = finite_steps(&steps);
+                self.dir.append_steps(&records)?;
+                self.events.steps(&records);
                 if let Some(bad) = state.window.absorb(steps) {
                     tracing::warn!(
                         "{}: loss {} / gradient norm {} at step {}: diverged",
@@ -627,6 +641,8 @@ impl<'a> Session<'a> {
                 bar.set_message(format!("test acc {:.3}", r.test_accuracy));
             }
             if checkpoint_due {
+                // What is logged up to the checkpoint must outlive a kill after it.
+                self.events.flush();
                 let saved = Progress {
                     wall_before: self.wall(state),
                     ..*state
@@ -639,7 +655,7 @@ impl<'a> Session<'a> {
 
     /// The validation split's accuracy when the spec asks for it, then result.json.
     fn finish(
-        self,
+        mut self,
         task: &Task,
         state: &Progress,
         diverged_at: Option<u64>,
@@ -652,6 +668,10 @@ impl<'a> Session<'a> {
             }),
             false => None,
         };
+        if let Some(accuracy) = validation_accuracy {
+            self.events.validation(state.step, accuracy);
+        }
+        self.events.flush();
         // The last weights' answers on the whole evaluated split (also under a
         // sampled-batch evaluation), and what that split and the spec were.
         let logits = |x: &Tensor| self.inputs.logits(self.model, x, false);
