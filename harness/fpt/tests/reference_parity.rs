@@ -18,48 +18,17 @@ use std::process::Command;
 
 use models::numerics::Arithmetic;
 
-/// The venv Python with transformers, or why there is none.
-fn reference_python() -> Result<PathBuf, String> {
-    let python = common::venv_python().ok_or("LIBTORCH is not set, or not inside a Python venv")?;
-    let imports = |python: &Path| {
-        Command::new(python)
-            .args(["-c", "import transformers, safetensors"])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    if imports(&python) {
-        return Ok(python);
-    }
-    let requirements = workspace().join("tools/reference/requirements.txt");
-    let installed = Command::new(&python)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--disable-pip-version-check",
-            "-r",
-        ])
-        .arg(&requirements)
-        .status()
-        .map_err(|e| format!("cannot run pip: {e}"))?;
-    if installed.success() && imports(&python) {
-        Ok(python)
-    } else {
-        Err(format!("pip install -r {} failed", requirements.display()))
-    }
-}
-
 fn python_or_skip() -> Option<PathBuf> {
-    match reference_python() {
-        Ok(python) => Some(python),
-        Err(why) => {
-            let required = std::env::var("FPT_REQUIRE_REFERENCE").is_ok_and(|v| v == "1");
-            assert!(!required, "FPT_REQUIRE_REFERENCE=1 but {why}");
-            eprintln!("SKIPPED: trajectory parity with the reference ({why})");
-            None
-        }
-    }
+    let requirements = workspace().join("tools/reference/requirements.txt");
+    let found = common::venv_python_with(
+        "import transformers, safetensors",
+        &["-r".as_ref(), requirements.as_os_str()],
+    );
+    common::python_or_skip(
+        &found,
+        "FPT_REQUIRE_REFERENCE",
+        "trajectory parity with the reference",
+    )
 }
 
 fn workspace() -> PathBuf {

@@ -42,50 +42,20 @@ struct FileView {
     scalars: Scalars,
 }
 
-/// The venv Python with `tensorboard`, or why there is none.
-fn tensorboard_python() -> Result<PathBuf, String> {
-    let libtorch = std::env::var_os("LIBTORCH").ok_or("LIBTORCH is not set")?;
-    let python = Path::new(&libtorch)
-        .ancestors()
-        .find(|d| d.join("pyvenv.cfg").is_file())
-        .map(|venv| venv.join("bin/python"))
-        .ok_or("LIBTORCH is not inside a Python venv")?;
-    let imports = |python: &Path| {
-        Command::new(python)
-            .args([
-                "-c",
-                "import tensorboard.backend.event_processing.event_accumulator",
-            ])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    if imports(&python) {
-        return Ok(python);
-    }
-    let installed = Command::new(&python)
-        .args(["-m", "pip", "install", "-q", "--disable-pip-version-check"])
-        .arg(TENSORBOARD_PACKAGE)
-        .status()
-        .map_err(|e| format!("cannot run pip: {e}"))?;
-    if installed.success() && imports(&python) {
-        Ok(python)
-    } else {
-        Err(format!("pip install {TENSORBOARD_PACKAGE} failed"))
-    }
-}
-
 fn python_or_skip() -> Option<PathBuf> {
     // Looked up (and installed) once: the tests run in parallel, pip must not.
     static PYTHON: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    match PYTHON.get_or_init(tensorboard_python) {
-        Ok(python) => Some(python.clone()),
-        Err(why) => {
-            let required = std::env::var("FPT_REQUIRE_TENSORBOARD").is_ok_and(|v| v == "1");
-            assert!(!required, "FPT_REQUIRE_TENSORBOARD=1 but {why}");
-            eprintln!("SKIPPED: reading event files with TensorBoard ({why})");
-            None
-        }
-    }
+    let found = PYTHON.get_or_init(|| {
+        common::venv_python_with(
+            "import tensorboard.backend.event_processing.event_accumulator",
+            &[TENSORBOARD_PACKAGE.as_ref()],
+        )
+    });
+    common::python_or_skip(
+        found,
+        "FPT_REQUIRE_TENSORBOARD",
+        "reading event files with TensorBoard",
+    )
 }
 
 /// The run's event files as TensorBoard reads them.

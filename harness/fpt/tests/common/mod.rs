@@ -24,6 +24,51 @@ pub fn venv_python() -> Option<std::path::PathBuf> {
         .map(|venv| venv.join("bin/python"))
 }
 
+/// The venv's Python once `python -c check` succeeds, running `pip install ARGS` first when
+/// it does not; or why there is none.
+pub fn venv_python_with(
+    check: &str,
+    pip_install: &[&std::ffi::OsStr],
+) -> Result<std::path::PathBuf, String> {
+    let python = venv_python().ok_or("LIBTORCH is not set, or not inside a Python venv")?;
+    let works = |python: &Path| {
+        std::process::Command::new(python)
+            .args(["-c", check])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if works(&python) {
+        return Ok(python);
+    }
+    let installed = std::process::Command::new(&python)
+        .args(["-m", "pip", "install", "-q", "--disable-pip-version-check"])
+        .args(pip_install)
+        .status()
+        .map_err(|e| format!("cannot run pip: {e}"))?;
+    match installed.success() && works(&python) {
+        true => Ok(python),
+        false => Err(format!("pip install {pip_install:?} failed")),
+    }
+}
+
+/// `found`'s Python, or `SKIPPED: what (why)` printed, which is a failure where the
+/// environment variable `required` is 1 (CI sets it).
+pub fn python_or_skip(
+    found: &Result<std::path::PathBuf, String>,
+    required: &str,
+    what: &str,
+) -> Option<std::path::PathBuf> {
+    match found {
+        Ok(python) => Some(python.clone()),
+        Err(why) => {
+            let must = std::env::var(required).is_ok_and(|v| v == "1");
+            assert!(!must, "{required}=1 but {why}");
+            eprintln!("SKIPPED: {what} ({why})");
+            None
+        }
+    }
+}
+
 /// Bit XOR on two 5-bit strings, one bit per token: what gpt2-tiny learns in a few seconds.
 pub fn small_bit_xor() -> TaskSpec {
     TaskSpec::BitXor {
