@@ -178,11 +178,6 @@ pub fn read(path: &Path) -> Result<ImageSet, FileError<CifarError>> {
     parse_file(path, parse)
 }
 
-/// Read and concatenate the named binary batch files from `dir` (e.g. [`TRAIN_BATCHES`]).
-pub fn read_batches(dir: &Path, batches: &[&str]) -> Result<ImageSet, FileError<CifarError>> {
-    concatenate(dir, batches, read)
-}
-
 /// Read and concatenate the named batch files from `dir` with `read`.
 fn concatenate(
     dir: &Path,
