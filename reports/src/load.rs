@@ -124,6 +124,7 @@ pub(crate) mod tests {
             finished_at: "2026-01-01T00:00:00Z".into(),
             slurm: None,
             data_sha256: None,
+            data_files: Vec::new(),
             spec_sha256: None,
         }
     }

@@ -492,6 +492,24 @@ impl Fetcher {
         })
     }
 
+    /// Unpack `archive` (a copy of `artifact`'s file kept elsewhere, already verified) into
+    /// the cache's extraction folder, as [`Fetcher::fetch`] does with the cached file, under
+    /// the same lock.
+    pub fn unpack(&self, artifact: &Artifact, archive: &Path) -> Result<Vec<PathBuf>, FetchError> {
+        let io_err = |p: PathBuf| {
+            move |source| FetchError::Io {
+                artifact: artifact.name.clone(),
+                path: p,
+                source,
+            }
+        };
+        fs::create_dir_all(&self.options.cache_dir)
+            .map_err(io_err(self.options.cache_dir.clone()))?;
+        let lock = lock_path(&self.cached_path(artifact));
+        let _lock = crate::lock::FileLock::wait(&lock).map_err(io_err(lock.clone()))?;
+        self.extract(artifact, archive)
+    }
+
     fn extract(&self, artifact: &Artifact, path: &Path) -> Result<Vec<PathBuf>, FetchError> {
         let Some(recipe) = &artifact.extract else {
             return Ok(Vec::new());

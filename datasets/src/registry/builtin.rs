@@ -1,8 +1,11 @@
 //! The built-in artifacts (docs/reference.md sections 3 to 6).
 
-use super::{Artifact, Extract, Group, Integrity, Registry, Source};
+use std::collections::BTreeMap;
+
+use super::{names, Artifact, Extract, Group, Integrity, Registry, Source};
 use crate::archive::ArchiveFormat;
 use crate::checksum::Expected;
+use crate::vision::cifar::BatchFormat;
 
 const MNIST_MIRRORS: [&str; 2] = [
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -11,8 +14,12 @@ const MNIST_MIRRORS: [&str; 2] = [
 
 /// The digests below are constants checked by the unit tests in `registry`: a typo here would
 /// make `parse` fail there, never at a user's fetch.
+fn md5_digest(hex: &str) -> Expected {
+    Expected::Md5(hex.parse().expect("built-in md5 is valid"))
+}
+
 fn md5(hex: &str) -> Integrity {
-    Integrity::Pinned(Expected::Md5(hex.parse().expect("built-in md5 is valid")))
+    Integrity::Pinned(md5_digest(hex))
 }
 
 fn sha256(hex: &str) -> Integrity {
@@ -29,7 +36,44 @@ fn tar_members(members: &[&str]) -> Option<Extract> {
     Some(Extract {
         format: ArchiveFormat::TarGz,
         members: members.iter().map(|m| m.to_string()).collect(),
+        member_digests: BTreeMap::new(),
     })
+}
+
+/// The md5 torchvision pins for each file of `cifar-10-batches-py/` (train_list, test_list
+/// and meta in torchvision/datasets/cifar.py).
+const CIFAR10_PYTHON_MD5: [(&str, &str); 7] = [
+    ("data_batch_1", "c99cafc152244af753f735de768cd75f"),
+    ("data_batch_2", "d4bba439e000b95fd0a9bffe97cbabec"),
+    ("data_batch_3", "54ebc095f3ab1f0389bbae665268c751"),
+    ("data_batch_4", "634d18415352ddfa80567beed471001a"),
+    ("data_batch_5", "482c414d41f54cd18b22e5b47cb7c3cb"),
+    ("test_batch", "40351d587109b95175f43aff81a1287e"),
+    ("batches.meta", "5ff9c542aee3614f3951f8cda6e48888"),
+];
+
+/// CIFAR-10's Python version: every file of its batches folder, each with torchvision's md5.
+fn cifar10_python() -> Artifact {
+    let folder = BatchFormat::Python.folder();
+    let member_digests: BTreeMap<String, Expected> = CIFAR10_PYTHON_MD5
+        .iter()
+        .map(|(file, hex)| (format!("{folder}/{file}"), md5_digest(hex)))
+        .collect();
+    Artifact {
+        name: names::CIFAR10_PYTHON.into(),
+        file: "cifar-10-python.tar.gz".into(),
+        sources: http(&["https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"]),
+        integrity: md5("c58f30108f718f92721af3b95e74349a"),
+        size: Some(170_498_071),
+        extract: Some(Extract {
+            format: ArchiveFormat::TarGz,
+            members: member_digests.keys().cloned().collect(),
+            member_digests,
+        }),
+        description: "CIFAR-10 Python version (pickled batches, tar.gz, 170 MB; md5s as \
+                      torchvision pins; read with a restricted unpickler)"
+            .into(),
+    }
 }
 
 fn mnist(name: &str, file: &str, md5_hex: &str, size: u64, what: &str) -> Artifact {
@@ -68,35 +112,35 @@ pub(super) fn registry() -> Registry {
     let mut reg = Registry::empty();
     for artifact in [
         mnist(
-            "mnist-train-images",
+            names::MNIST[0],
             "train-images-idx3-ubyte.gz",
             "f68b3c2dcbeaaa9fbdd348bbdeb94873",
             9_912_422,
             "training images",
         ),
         mnist(
-            "mnist-train-labels",
+            names::MNIST[1],
             "train-labels-idx1-ubyte.gz",
             "d53e105ee54ea40749a09fcbcd1e9432",
             28_881,
             "training labels",
         ),
         mnist(
-            "mnist-test-images",
+            names::MNIST[2],
             "t10k-images-idx3-ubyte.gz",
             "9fb629c4189551a2d022fa330f9573f3",
             1_648_877,
             "test images",
         ),
         mnist(
-            "mnist-test-labels",
+            names::MNIST[3],
             "t10k-labels-idx1-ubyte.gz",
             "ec29112dd5afa0611ce80d1b7f02629c",
             4_542,
             "test labels",
         ),
         Artifact {
-            name: "cifar10".into(),
+            name: names::CIFAR10_BINARY.into(),
             file: "cifar-10-binary.tar.gz".into(),
             sources: http(&["https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"]),
             integrity: sha256("c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd"),
@@ -112,6 +156,7 @@ pub(super) fn registry() -> Registry {
             ]),
             description: "CIFAR-10 binary batches (tar.gz, 170 MB)".into(),
         },
+        cifar10_python(),
         Artifact {
             name: "lra-release".into(),
             file: "lra_release.gz".into(),
@@ -166,16 +211,7 @@ pub(super) fn registry() -> Registry {
         reg.insert(artifact);
     }
     for (name, members) in [
-        (
-            "mnist",
-            [
-                "mnist-train-images",
-                "mnist-train-labels",
-                "mnist-test-images",
-                "mnist-test-labels",
-            ]
-            .as_slice(),
-        ),
+        ("mnist", names::MNIST.as_slice()),
         (
             "listops-hf",
             ["listops-hf-train", "listops-hf-val", "listops-hf-test"].as_slice(),

@@ -8,11 +8,16 @@
 //! md5 = "f68b3c2dcbeaaa9fbdd348bbdeb94873"   # or sha256 = "..." (exactly one of the two)
 //! size = 9912422                         # optional
 //! extract = ["dir/member.bin"]           # optional: tar.gz members to unpack
+//! member_md5 = { "dir/member.bin" = "..." }  # optional: digests of single members
 //! ```
 //!
-//! An override keeps the built-in entry's extraction recipe unless `extract` is given.
+//! `member_md5` (or `member_sha256`) checks a member found already unpacked, outside its
+//! archive (in a `--data-dir` folder). An override keeps the built-in entry's extraction
+//! recipe, and its member digests, unless `extract` (or `member_md5` / `member_sha256`) is
+//! given.
 //! Unknown keys are errors, so a typo such as `sha265` is caught rather than ignored.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Deserialize;
@@ -55,6 +60,8 @@ struct ManifestEntry {
     md5: Option<String>,
     size: Option<u64>,
     extract: Option<Vec<String>>,
+    member_md5: Option<BTreeMap<String, String>>,
+    member_sha256: Option<BTreeMap<String, String>>,
 }
 
 impl Registry {
@@ -124,7 +131,8 @@ impl Registry {
             }
         };
         let previous = self.get(&entry.name);
-        let extract = match entry.extract {
+        let member_digests = member_digests(entry.member_md5, entry.member_sha256)?;
+        let mut extract = match entry.extract {
             Some(members) => Some(Extract {
                 format: ArchiveFormat::from_file_name(&entry.file).ok_or_else(|| {
                     format!(
@@ -133,9 +141,19 @@ impl Registry {
                     )
                 })?,
                 members,
+                member_digests: previous
+                    .and_then(|p| p.extract.as_ref())
+                    .map(|e| e.member_digests.clone())
+                    .unwrap_or_default(),
             }),
             None => previous.and_then(|p| p.extract.clone()),
         };
+        if let Some(digests) = member_digests {
+            extract
+                .as_mut()
+                .ok_or("member_md5 / member_sha256 need extract (members of an archive)")?
+                .member_digests = digests;
+        }
         let description = match previous {
             Some(p) => format!("{} [overridden by manifest]", p.description),
             None => "from manifest".to_string(),
@@ -150,6 +168,33 @@ impl Registry {
             description,
         })
     }
+}
+
+/// The member digests a manifest entry gives, if any (both tables together).
+fn member_digests(
+    md5: Option<BTreeMap<String, String>>,
+    sha256: Option<BTreeMap<String, String>>,
+) -> Result<Option<BTreeMap<String, Expected>>, String> {
+    if md5.is_none() && sha256.is_none() {
+        return Ok(None);
+    }
+    let mut digests = BTreeMap::new();
+    let parse = |member: &str, parsed: Result<Expected, DigestParseError>| {
+        parsed.map_err(|e| format!("member {member:?}: {e}"))
+    };
+    for (member, hex) in md5.unwrap_or_default() {
+        let digest = parse(&member, hex.parse().map(Expected::Md5))?;
+        digests.insert(member, digest);
+    }
+    for (member, hex) in sha256.unwrap_or_default() {
+        let digest = parse(&member, hex.parse().map(Expected::Sha256))?;
+        if digests.insert(member.clone(), digest).is_some() {
+            return Err(format!(
+                "member {member:?} is in both member_md5 and member_sha256; give one"
+            ));
+        }
+    }
+    Ok(Some(digests))
 }
 
 #[cfg(test)]
@@ -187,6 +232,34 @@ size = 3
     }
 
     #[test]
+    fn member_digests_are_overridden_or_kept() {
+        let mut reg = Registry::builtin();
+        let before = reg.get("cifar10-python").unwrap().extract.clone().unwrap();
+        let text = r#"
+[[artifact]]
+name = "cifar10-python"
+file = "cifar-10-python.tar.gz"
+urls = ["http://127.0.0.1:1/cifar-10-python.tar.gz"]
+md5 = "c58f30108f718f92721af3b95e74349a"
+member_md5 = { "cifar-10-batches-py/test_batch" = "900150983cd24fb0d6963f7d28e17f72" }
+"#;
+        reg.apply_manifest_str(text, "m.toml").unwrap();
+        let after = reg.get("cifar10-python").unwrap().extract.clone().unwrap();
+        assert_eq!(after.members, before.members);
+        assert_eq!(after.member_digests.len(), 1);
+        assert_eq!(
+            after.member_digests["cifar-10-batches-py/test_batch"].to_string(),
+            "md5 900150983cd24fb0d6963f7d28e17f72"
+        );
+        // Without the tables, an override keeps the built-in digests.
+        let mut reg = Registry::builtin();
+        let kept = text.replace("member_md5", "# member_md5");
+        reg.apply_manifest_str(&kept, "m.toml").unwrap();
+        let extract = reg.get("cifar10-python").unwrap().extract.clone().unwrap();
+        assert_eq!(extract, before);
+    }
+
+    #[test]
     fn malformed_manifests_say_what_is_wrong() {
         let cases = [
             ("[[artifact]]\nname = \"x\"\n", "missing field"),
@@ -197,6 +270,8 @@ size = 3
             ("[[artifact]]\nname=\"x\"\nfile=\"x\"\nurls=[\"file:///etc/passwd\"]\nmd5=\"900150983cd24fb0d6963f7d28e17f72\"\n", "not http"),
             ("[[artifact]]\nname=\"x\"\nfile=\"x\"\nurls=[]\nmd5=\"900150983cd24fb0d6963f7d28e17f72\"\n", "urls is empty"),
             ("this is not toml", "not valid"),
+            ("[[artifact]]\nname=\"x\"\nfile=\"x\"\nurls=[\"http://a/x\"]\nmd5=\"900150983cd24fb0d6963f7d28e17f72\"\nmember_md5={ a = \"900150983cd24fb0d6963f7d28e17f72\" }\n", "need extract"),
+            ("[[artifact]]\nname=\"x\"\nfile=\"x.tar.gz\"\nurls=[\"http://a/x\"]\nmd5=\"900150983cd24fb0d6963f7d28e17f72\"\nextract=[\"a\"]\nmember_md5={ a = \"12\" }\n", "member \"a\""),
         ];
         for (text, needle) in cases {
             let mut reg = Registry::builtin();

@@ -12,8 +12,25 @@ mod manifest;
 
 pub use manifest::ManifestError;
 
+use std::collections::BTreeMap;
+
 use crate::archive::ArchiveFormat;
 use crate::checksum::Expected;
+
+/// Names of the built-in artifacts that the harness loads by name.
+pub mod names {
+    /// MNIST's four IDX files: training images, training labels, test images, test labels.
+    pub const MNIST: [&str; 4] = [
+        "mnist-train-images",
+        "mnist-train-labels",
+        "mnist-test-images",
+        "mnist-test-labels",
+    ];
+    /// CIFAR-10's binary version (what the trainer downloads).
+    pub const CIFAR10_BINARY: &str = "cifar10";
+    /// CIFAR-10's Python version (pickled batches: what torchvision keeps).
+    pub const CIFAR10_PYTHON: &str = "cifar10-python";
+}
 
 /// One place an artifact's bytes can come from; an artifact lists several (mirrors,
 /// package fallbacks), tried in order until one gives the right bytes.
@@ -60,12 +77,25 @@ pub enum Integrity {
     TrustOnFirstUse,
 }
 
+impl From<&Integrity> for crate::checksum::Check {
+    fn from(integrity: &Integrity) -> Self {
+        match integrity {
+            Integrity::Pinned(expected) => Self::Published(expected.clone()),
+            Integrity::TrustOnFirstUse => Self::TrustedOnFirstUse,
+        }
+    }
+}
+
 /// Members to unpack from a fetched archive into `<cache>/<artifact name>/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Extract {
     pub format: ArchiveFormat,
     /// Archive paths to extract (exact matches); empty for a single-file `.gz`.
     pub members: Vec<String>,
+    /// Digests published for single members, by archive path (torchvision pins each of
+    /// CIFAR-10's Python batches): how a member found already unpacked, outside its
+    /// archive, is checked.
+    pub member_digests: BTreeMap<String, Expected>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -252,6 +282,25 @@ mod tests {
             [Source::NpmPack { .. }]
         ));
         assert!(reg.use_mirror("ftp://x").is_err());
+    }
+
+    #[test]
+    fn cifar10_python_pins_every_batch_torchvision_reads() {
+        use crate::vision::cifar::BatchFormat;
+        let reg = Registry::builtin();
+        let python = reg.get(names::CIFAR10_PYTHON).unwrap();
+        let extract = python.extract.as_ref().unwrap();
+        let folder = BatchFormat::Python.folder();
+        for batch in BatchFormat::Python.all_batches() {
+            let member = format!("{folder}/{batch}");
+            assert!(extract.members.contains(&member), "{member}");
+            assert!(extract.member_digests.contains_key(&member), "{member}");
+        }
+        assert_eq!(extract.members.len(), extract.member_digests.len());
+        assert!(matches!(
+            python.integrity,
+            Integrity::Pinned(Expected::Md5(ref d)) if d.as_hex() == "c58f30108f718f92721af3b95e74349a"
+        ));
     }
 
     #[test]

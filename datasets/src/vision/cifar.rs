@@ -1,9 +1,12 @@
-//! CIFAR-10 binary batches: records of 3073 bytes, one label byte (0..=9) then 1024 red,
-//! 1024 green and 1024 blue values, each plane row-major 32x32.
+//! CIFAR-10 batches in either published format. The binary version: records of 3073 bytes,
+//! one label byte (0..=9) then 1024 red, 1024 green and 1024 blue values, each plane
+//! row-major 32x32. The Python version (what torchvision keeps): pickled dicts whose `data`
+//! rows hold the same 3072 values in the same order, read by [`super::pickle`].
 
 use std::io::{self, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use super::pickle::{self, PickleError};
 use super::ImageSet;
 use crate::data_file::{parse_file, FileError};
 
@@ -31,6 +34,15 @@ pub const TRAIN_BATCHES: [&str; 5] = [
     "data_batch_5.bin",
 ];
 pub const TEST_BATCHES: [&str; 1] = ["test_batch.bin"];
+/// The Python version's batch files of each split inside `cifar-10-batches-py/`.
+pub const PYTHON_TRAIN_BATCHES: [&str; 5] = [
+    "data_batch_1",
+    "data_batch_2",
+    "data_batch_3",
+    "data_batch_4",
+    "data_batch_5",
+];
+pub const PYTHON_TEST_BATCHES: [&str; 1] = ["test_batch"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum CifarError {
@@ -42,6 +54,79 @@ pub enum CifarError {
     Ragged { len: u64, whole: u64, rest: u64 },
     #[error("record {record} has label {label}, outside 0..=9: not a CIFAR-10 binary batch")]
     BadLabel { record: usize, label: u8 },
+    #[error("{0}")]
+    Pickle(#[from] PickleError),
+}
+
+/// Which of CIFAR-10's two published formats a folder of batches is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchFormat {
+    /// `cifar-10-batches-bin/*.bin` (`cifar-10-binary.tar.gz`).
+    Binary,
+    /// `cifar-10-batches-py/` pickles (`cifar-10-python.tar.gz`, torchvision's copy).
+    Python,
+}
+
+/// A split of CIFAR-10.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Split {
+    Train,
+    Test,
+}
+
+impl BatchFormat {
+    /// The folder the archive unpacks its batches into.
+    pub fn folder(self) -> &'static str {
+        match self {
+            BatchFormat::Binary => "cifar-10-batches-bin",
+            BatchFormat::Python => "cifar-10-batches-py",
+        }
+    }
+
+    /// The batch files of `split`, in order.
+    pub fn batches(self, split: Split) -> &'static [&'static str] {
+        match (self, split) {
+            (BatchFormat::Binary, Split::Train) => &TRAIN_BATCHES,
+            (BatchFormat::Binary, Split::Test) => &TEST_BATCHES,
+            (BatchFormat::Python, Split::Train) => &PYTHON_TRAIN_BATCHES,
+            (BatchFormat::Python, Split::Test) => &PYTHON_TEST_BATCHES,
+        }
+    }
+
+    /// Every batch file of both splits.
+    pub fn all_batches(self) -> impl Iterator<Item = &'static str> {
+        [Split::Train, Split::Test]
+            .into_iter()
+            .flat_map(move |split| self.batches(split).iter().copied())
+    }
+
+    /// Read one batch file of this format.
+    pub fn read(self, path: &Path) -> Result<ImageSet, FileError<CifarError>> {
+        match self {
+            BatchFormat::Binary => read(path),
+            BatchFormat::Python => parse_file(path, |reader, size_hint| {
+                let mut bytes = Vec::with_capacity(size_hint.unwrap_or(0).min(1 << 28) as usize);
+                reader.read_to_end(&mut bytes)?;
+                Ok(pickle::parse_batch(&bytes)?)
+            }),
+        }
+    }
+}
+
+/// A folder of CIFAR-10 batches (`cifar-10-batches-bin/` or `cifar-10-batches-py/`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Batches {
+    pub dir: PathBuf,
+    pub format: BatchFormat,
+}
+
+impl Batches {
+    /// The images of `split`, its batches concatenated in order.
+    pub fn read(&self, split: Split) -> Result<ImageSet, FileError<CifarError>> {
+        concatenate(&self.dir, self.format.batches(split), |path| {
+            self.format.read(path)
+        })
+    }
 }
 
 /// Parse one batch (any number of whole records).
@@ -93,8 +178,12 @@ pub fn read(path: &Path) -> Result<ImageSet, FileError<CifarError>> {
     parse_file(path, parse)
 }
 
-/// Read and concatenate the named batch files from `dir` (e.g. [`TRAIN_BATCHES`]).
-pub fn read_batches(dir: &Path, batches: &[&str]) -> Result<ImageSet, FileError<CifarError>> {
+/// Read and concatenate the named batch files from `dir` with `read`.
+fn concatenate(
+    dir: &Path,
+    batches: &[&str],
+    read: impl Fn(&Path) -> Result<ImageSet, FileError<CifarError>>,
+) -> Result<ImageSet, FileError<CifarError>> {
     let mut set: Option<ImageSet> = None;
     for name in batches {
         let batch = read(&dir.join(name))?;
@@ -156,10 +245,10 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         std::fs::write(tmp.path().join("a.bin"), batch(2)).unwrap();
         std::fs::write(tmp.path().join("b.bin"), batch(3)).unwrap();
-        let set = read_batches(tmp.path(), &["a.bin", "b.bin"]).unwrap();
+        let set = concatenate(tmp.path(), &["a.bin", "b.bin"], read).unwrap();
         assert_eq!(set.count, 5);
         assert_eq!(set.labels, [0, 1, 0, 1, 2]);
-        let err = read_batches(tmp.path(), &["a.bin", "missing.bin"]).unwrap_err();
+        let err = concatenate(tmp.path(), &["a.bin", "missing.bin"], read).unwrap_err();
         assert!(err.to_string().contains("missing.bin"), "{err}");
     }
 

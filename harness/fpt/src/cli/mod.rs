@@ -14,6 +14,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
 use ::models::model::fpt_home;
+use datasets::data_dir::DATA_DIR_ENV;
 use spec::freeze::FreezePolicy;
 use spec::model::{InitKind, ModelSource};
 use spec::run::{DeviceSpec, RunSpec};
@@ -176,6 +177,12 @@ struct TrainArgs {
     /// Use only data already in the cache; never touch the network.
     #[arg(long)]
     offline: bool,
+    #[arg(long, value_name = "DIR", env = DATA_DIR_ENV, help = DATA_DIR_HELP, long_help = DATA_DIR_LONG_HELP)]
+    data_dir: Option<PathBuf>,
+    /// A TOML file of [[artifact]] entries that add to or override the built-in registry
+    /// (as for `fpt data`), e.g. other digests for the data folder's files.
+    #[arg(long, value_name = "FILE")]
+    manifest: Vec<PathBuf>,
     /// Bit tasks: bits per string (paper: 1000 for memory, 5 for XOR).
     #[arg(long)]
     n_bits: Option<usize>,
@@ -197,6 +204,49 @@ struct TrainArgs {
     /// evaluated examples (eval.safetensors) and recipe.json.
     #[arg(long, value_name = "DIR")]
     export: Option<PathBuf>,
+}
+
+/// `--data-dir`'s help, shared by the commands that train.
+const DATA_DIR_HELP: &str = "A torchvision dataset root, read before the cache: MNIST/raw/, \
+    cifar-10-batches-py/ or cifar-10-python.tar.gz (also the binary version)";
+
+const DATA_DIR_LONG_HELP: &str = "A torchvision dataset root, read before the cache (and \
+    before any download) when it holds the run's data set. MNIST: \
+    DIR/MNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz, checked against \
+    torchvision's md5s, or the unpacked *-ubyte files, which have no published checksum: \
+    trusted on first use (their sha256 is recorded in $FPT_HOME/data-dir-trust/ and checked \
+    on every later use; the run records them as unverified). CIFAR-10, first match: \
+    DIR/cifar-10-batches-py/ (torchvision's md5 per batch; the pickles are read by a \
+    restricted reader that calls nothing), DIR/cifar-10-python.tar.gz, \
+    DIR/cifar-10-batches-bin/ (trusted on first use) or DIR/cifar-10-binary.tar.gz. Archives \
+    are unpacked into the cache, never into DIR. A file that fails its check is an error.";
+
+/// Where `fpt train` reads data: the cache, `--data-dir` (or `$FPT_DATA_DIR`), and the
+/// registry with `--manifest`'s entries.
+fn data_context(args: &TrainArgs) -> Result<DataContext> {
+    let mut data = DataContext {
+        data_dir: args.data_dir.as_deref().map(data_dir_arg).transpose()?,
+        ..DataContext::standard(args.offline)
+    };
+    for manifest in &args.manifest {
+        data.registry
+            .load_manifest(manifest)
+            .map_err(|e| usage(e.to_string()))?;
+    }
+    Ok(data)
+}
+
+/// `--data-dir`, made absolute (runs and their children may work elsewhere), if it is a
+/// folder.
+fn data_dir_arg(dir: &Path) -> Result<PathBuf> {
+    let absolute = std::path::absolute(dir).context("cannot resolve --data-dir")?;
+    if !absolute.is_dir() {
+        return Err(usage(format!(
+            "--data-dir (or {DATA_DIR_ENV}) {} is not a directory; give a torchvision dataset root",
+            absolute.display()
+        )));
+    }
+    Ok(absolute)
 }
 
 /// A mistake in what the user asked for: exit code 2.
@@ -329,8 +379,8 @@ fn train_command(args: TrainArgs) -> Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| Path::new("runs").join("adhoc").join(spec.run_id()));
+    let data = data_context(&args)?;
     let dir = RunDir::prepare(&out, &spec, args.resume)?;
-    let data = DataContext::standard(args.offline);
     if let Some(export) = &args.export {
         training::export::write(&spec, &data, export)?;
         eprintln!("{}: the run's starting point", export.display());

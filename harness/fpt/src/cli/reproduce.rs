@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::Args;
+use datasets::data_dir::DATA_DIR_ENV;
 
 use spec::experiment;
 use spec::run::DeviceSpec;
@@ -52,6 +53,8 @@ pub struct ReproduceArgs {
     /// Use only data and weights already in the cache; never touch the network.
     #[arg(long)]
     offline: bool,
+    #[arg(long, value_name = "DIR", env = DATA_DIR_ENV, help = super::DATA_DIR_HELP, long_help = super::DATA_DIR_LONG_HELP)]
+    data_dir: Option<PathBuf>,
     /// The experiments folder (tables/ and profiles/; default: ./experiments, else the one
     /// this binary was built from).
     #[arg(long)]
@@ -75,6 +78,9 @@ enum ExecutorKind {
 }
 
 pub fn run(args: ReproduceArgs, threads: Option<i32>) -> Result<()> {
+    if let Some(dir) = &args.data_dir {
+        export_data_dir(dir)?;
+    }
     let runs_dir = runs_folder(&args)?;
     let suite = load_suite(&args, &runs_dir)?;
     if args.dry_run {
@@ -128,6 +134,14 @@ pub fn run(args: ReproduceArgs, threads: Option<i32>) -> Result<()> {
             failed.join(", ")
         );
     }
+    Ok(())
+}
+
+/// The runs find `--data-dir` in the environment they inherit (local children and Slurm
+/// jobs), as this process's prefetch and attention maps do (`DataContext::standard`): set
+/// it once, absolute, before any thread or child starts.
+fn export_data_dir(dir: &Path) -> Result<()> {
+    std::env::set_var(DATA_DIR_ENV, super::data_dir_arg(dir)?);
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! Tasks over a fixed set of labelled examples (images, token sequences): epoch-shuffled
 //! training batches and a fixed evaluation split.
 
+use datasets::checksum::CheckedFile;
 use datasets::vision::augment::Augmentation;
 use datasets::vision::patch::PatchLayout;
 use datasets::vision::ImageSet;
@@ -88,6 +89,8 @@ pub struct LabelledTask {
     eval_name: String,
     /// The split a learning rate is chosen on, when the run asked for it.
     validation: Option<(Examples, String)>,
+    /// The files the examples were read from, and how each was checked.
+    sources: Vec<CheckedFile>,
 }
 
 impl LabelledTask {
@@ -98,6 +101,7 @@ impl LabelledTask {
             eval,
             eval_name,
             validation: None,
+            sources: Vec::new(),
         }
     }
 
@@ -106,6 +110,14 @@ impl LabelledTask {
             validation: Some((examples, name)),
             ..self
         }
+    }
+
+    pub fn with_sources(self, sources: Vec<CheckedFile>) -> Self {
+        Self { sources, ..self }
+    }
+
+    pub fn sources(&self) -> &[CheckedFile] {
+        &self.sources
     }
 
     pub fn shape(&self) -> TaskShape {

@@ -1,5 +1,6 @@
 //! ListOps: LRA's release or trees generated with LRA's algorithm, tokenised to ids.
 
+use datasets::checksum::CheckedFile;
 use datasets::listops::{self, Example, GeneratorConfig, Tokenizer};
 use spec::task::{token_shape, EvalSplit, ListOpsData, ListOpsTokens};
 
@@ -39,7 +40,7 @@ pub(super) fn load(
         }
     };
     let tokenizer = tokens.tokenizer();
-    listops_task(
+    let task = listops_task(
         TASK,
         (tokenizer, max_tokens.unwrap_or(tokenizer.max_len())),
         (
@@ -48,7 +49,8 @@ pub(super) fn load(
             examples.validation.as_deref(),
         ),
         examples.name,
-    )
+    )?;
+    Ok(task.with_sources(examples.sources))
 }
 
 const TASK: &str = "listops";
@@ -59,12 +61,14 @@ struct ListOpsExamples {
     eval: Vec<Example>,
     validation: Option<Vec<Example>>,
     name: String,
+    /// The files they were read from (none when generated).
+    sources: Vec<CheckedFile>,
 }
 
 /// LRA's release: `basic_{train,val,test}.tsv` of `listops-1000`.
 fn lra_examples(data: &DataContext, splits: Splits) -> Result<ListOpsExamples, TaskError> {
-    let (_, extracted) = data.fetch(TASK, "lra-release")?;
-    let dir = extracted.join("lra_release").join("listops-1000");
+    let fetched = data.fetch(TASK, "lra-release")?;
+    let dir = fetched.extracted.join("lra_release").join("listops-1000");
     let read = |file: &str| listops::read_tsv(&dir.join(file)).map_err(bad_file(TASK));
     let eval_file = match splits.eval {
         EvalSplit::Test => "basic_test.tsv",
@@ -79,6 +83,7 @@ fn lra_examples(data: &DataContext, splits: Splits) -> Result<ListOpsExamples, T
         eval: read(eval_file)?,
         validation,
         name: format!("LRA ListOps {eval_file}"),
+        sources: vec![fetched.checked],
     })
 }
 
@@ -101,6 +106,7 @@ fn generated_examples(
         eval,
         validation,
         name: format!("generated ListOps {which} split (seed {})", config.seed),
+        sources: Vec::new(),
     })
 }
 

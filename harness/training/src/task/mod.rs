@@ -4,7 +4,8 @@
 //! - Bit Memory and Bit XOR are generated from a seeded stream ([`bits`]).
 //! - MNIST, CIFAR-10, CIFAR-10 LRA ([`vision`]), ListOps ([`listops`]) and remote homology
 //!   ([`remote_homology`]) are labelled data sets read through the `datasets` crate's
-//!   registry and cache ([`sources`]) into [`labelled`] examples.
+//!   registry and cache, or a `--data-dir` folder for the image sets ([`sources`]), into
+//!   [`labelled`] examples that remember the files they came from.
 
 mod bits;
 mod labelled;
@@ -15,7 +16,9 @@ mod vision;
 
 use std::path::PathBuf;
 
+use datasets::checksum::Check;
 use datasets::synthetic::{BitMemory, BitTaskError, BitXor, FeatureBatch};
+use spec::schema::{DataCheck, DataFile};
 use spec::task::{EvalSplit, TaskShape, TaskSpec, TaskSpecError};
 use tch::{Device, Kind, Tensor};
 
@@ -39,6 +42,13 @@ pub enum TaskError {
         task: &'static str,
         path: PathBuf,
         reason: String,
+    },
+    /// Not `source`: the message already holds the folder's error, which a `source` would
+    /// make `{:#}` print twice.
+    #[error("{task}: {error}")]
+    DataDir {
+        task: &'static str,
+        error: datasets::data_dir::DataDirError,
     },
     #[error("{task}: {reason}")]
     Settings { task: &'static str, reason: String },
@@ -176,6 +186,26 @@ impl Task {
             Task::Bits(t) => Some(t.validation(limit.unwrap_or(bits::DEFAULT_HELD_OUT))),
             Task::Labelled(t) => t.validation_set(limit),
         }
+    }
+
+    /// The files the task was read from and how each was checked, as result.json records
+    /// them (none for the generated tasks).
+    pub fn data_files(&self) -> Vec<DataFile> {
+        let files = match self {
+            Task::Bits(_) => &[][..],
+            Task::Labelled(t) => t.sources(),
+        };
+        files
+            .iter()
+            .map(|f| DataFile {
+                path: f.path.display().to_string(),
+                sha256: f.sha256.to_string(),
+                check: match &f.check {
+                    Check::Published(expected) => DataCheck::Published(expected.to_string()),
+                    Check::TrustedOnFirstUse => DataCheck::TrustedOnFirstUse,
+                },
+            })
+            .collect()
     }
 }
 

@@ -12,8 +12,8 @@ use super::TaskError;
 pub(super) fn load(data: &DataContext, splits: Splits) -> Result<LabelledTask, TaskError> {
     let task = "remote-homology";
     let split = splits.eval;
-    let (_, extracted) = data.fetch(task, "tape-remote-homology")?;
-    let dir = extracted.join("remote_homology");
+    let fetched = data.fetch(task, "tape-remote-homology")?;
+    let dir = fetched.extracted.join("remote_homology");
     let read = |split: &str| {
         let path = dir.join(format!("remote_homology_{split}.json"));
         tape::read(&path).map_err(bad_file(task))
@@ -56,5 +56,5 @@ pub(super) fn load(data: &DataContext, splits: Splits) -> Result<LabelledTask, T
             "TAPE remote homology valid".into(),
         );
     }
-    Ok(labelled)
+    Ok(labelled.with_sources(vec![fetched.checked]))
 }

