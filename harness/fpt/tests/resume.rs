@@ -2,6 +2,8 @@
 //! OS) and resumed ends with exactly the numbers of an uninterrupted run with the same seed
 //! (CPU), and a second process trying to write a run that is training is refused at once.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -62,19 +64,10 @@ fn killed_then_resumed_equals_uninterrupted() {
     assert!(train(&whole, false).status().unwrap().success());
 
     let cut = tmp.path().join("cut");
-    let mut child = train(&cut, false).spawn().unwrap();
     // Wait for a checkpoint and at least one more evaluation beyond it, then kill -9.
-    let deadline = Instant::now() + Duration::from_secs(300);
-    while !cut.join("checkpoint.safetensors").exists() || metrics_lines(&cut) < 4 {
-        assert!(Instant::now() < deadline, "no checkpoint appeared");
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "run ended before it could be killed"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    common::kill_when(train(&cut, false).spawn().unwrap(), || {
+        cut.join("checkpoint.safetensors").exists() && metrics_lines(&cut) >= 4
+    });
     assert!(
         !cut.join("result.json").exists(),
         "killed too late to test anything"

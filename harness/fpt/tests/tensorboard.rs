@@ -14,7 +14,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use spec::run_dir::{read_metrics, read_steps, CHECKPOINT, METRICS, RESULT, STEPS, TENSORBOARD};
@@ -108,18 +107,7 @@ fn train(out: &Path, checkpoint_every: u64, resume: bool) -> Command {
 
 /// Starts the run and kills it (SIGKILL) once `ready` says so; fails if it ends first.
 fn kill_when(out: &Path, checkpoint_every: u64, ready: impl Fn() -> bool) {
-    let mut child = train(out, checkpoint_every, false).spawn().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(300);
-    while !ready() {
-        assert!(Instant::now() < deadline, "the run never got there");
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the run ended before it could be killed"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    common::kill_when(train(out, checkpoint_every, false).spawn().unwrap(), ready);
     assert!(
         !out.join(RESULT).exists(),
         "killed too late to test anything"

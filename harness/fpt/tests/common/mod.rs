@@ -14,6 +14,24 @@ use spec::schema::{EvalRecord, RunResult};
 use spec::task::TaskSpec;
 use training::task::DataContext;
 
+/// Kills `child` (SIGKILL) once `ready` says so, within five minutes; fails if it ends first.
+pub fn kill_when(mut child: std::process::Child, ready: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while !ready() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never got there"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before it could be killed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
 /// The Python of the venv LIBTORCH lives in (`cargo xtask test` sets it to the torch
 /// venv), if it lives in one.
 pub fn venv_python() -> Option<std::path::PathBuf> {
