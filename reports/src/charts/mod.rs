@@ -3,9 +3,12 @@
 
 mod attention;
 mod bars;
+mod font;
 mod forest;
+mod layout;
 mod lines;
 mod plan;
+mod record;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -17,7 +20,8 @@ use plotters::style::{register_font, FontStyle};
 use crate::error::ReportError;
 use crate::write::{commit, temporary_path, write_atomic};
 
-pub use plan::draw_all;
+pub use layout::{ChartText, DrawnText, TextBox};
+pub use plan::{chart_texts, draw_all};
 
 static FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
 /// The family every chart asks for; the embedded font is registered under it.
