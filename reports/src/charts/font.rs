@@ -72,6 +72,17 @@ fn line_span(size: f64) -> (f64, f64) {
     )
 }
 
+/// How far a top-anchored line's box reaches above its anchor point (plotters' baseline sits
+/// half a size below the point, the font's ascent above the baseline).
+pub(super) fn ink_above(size: f64) -> i32 {
+    (-line_span(size).0).ceil() as i32
+}
+
+/// A line's advance in a stack of lines of `size`: the font's line height and a small gap.
+pub(super) fn line_step(size: f64) -> i32 {
+    size.ceil() as i32 + 3
+}
+
 /// The box `text` covers when plotters draws it at `at` with `anchor` and `rotation`.
 pub(super) fn text_bounds(
     text: &str,
@@ -114,6 +125,83 @@ pub(super) fn text_bounds(
     }
 }
 
+/// `text` broken into lines no wider than `max_width` at `size`, at spaces and after hyphens,
+/// slashes and commas; `None` when some piece between two such breaks is wider on its own.
+pub(super) fn wrap(text: &str, size: f64, max_width: i32) -> Option<Vec<String>> {
+    let lines = fill_lines(text, size, max_width);
+    lines
+        .iter()
+        .all(|l| text_width(l, size) <= max_width)
+        .then_some(lines)
+}
+
+/// Like [`wrap`], but a piece wider than `max_width` is broken between characters.
+pub(super) fn wrap_or_break(text: &str, size: f64, max_width: i32) -> Vec<String> {
+    fill_lines(text, size, max_width)
+        .into_iter()
+        .flat_map(|line| {
+            if text_width(&line, size) <= max_width {
+                vec![line]
+            } else {
+                break_characters(&line, size, max_width)
+            }
+        })
+        .collect()
+}
+
+/// Greedy line filling at the break points; a piece too wide for any line stands alone.
+fn fill_lines(text: &str, size: f64, max_width: i32) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for piece in pieces(text) {
+        let joined = format!("{line}{piece}");
+        if line.is_empty() || text_width(joined.trim_end(), size) <= max_width {
+            line = joined;
+        } else {
+            lines.push(line.trim_end().to_string());
+            line = piece.to_string();
+        }
+    }
+    lines.push(line.trim_end().to_string());
+    lines
+}
+
+/// `text` in lines of as many characters as fit in `max_width` (at least one each).
+fn break_characters(text: &str, size: f64, max_width: i32) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for c in text.chars() {
+        let mut longer = line.clone();
+        longer.push(c);
+        if !line.is_empty() && text_width(&longer, size) > max_width {
+            lines.push(std::mem::take(&mut line));
+            line.push(c);
+        } else {
+            line = longer;
+        }
+    }
+    lines.push(line);
+    lines
+}
+
+/// `text` cut after each space, hyphen, slash and comma (the cut characters stay with the
+/// piece before them).
+fn pieces(text: &str) -> Vec<&str> {
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    for (i, c) in text.char_indices() {
+        if matches!(c, ' ' | '-' | '/' | ',') {
+            let end = i + c.len_utf8();
+            pieces.push(&text[start..end]);
+            start = end;
+        }
+    }
+    if start < text.len() {
+        pieces.push(&text[start..]);
+    }
+    pieces
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,6 +239,30 @@ mod tests {
         assert!(
             up.top >= 49.0 && up.bottom > 75.0 && up.right - up.left < 14.0,
             "{up:?}"
+        );
+    }
+
+    #[test]
+    fn wrapping_keeps_every_line_within_the_width() {
+        let text = "minilm-l6 / pretrained / fpt / lr 1e-3 / 3 seeds";
+        let lines = wrap(text, 13.0, 120).unwrap();
+        assert!(lines.len() > 1);
+        assert!(
+            lines.iter().all(|l| text_width(l, 13.0) <= 120),
+            "{lines:?}"
+        );
+        assert_eq!(lines.concat().replace(' ', ""), text.replace(' ', ""));
+        assert_eq!(wrap("bit-xor", 13.0, 400).unwrap(), ["bit-xor"]);
+        assert_eq!(wrap("", 13.0, 400).unwrap(), [""]);
+        assert!(wrap("transformerbeatslstm", 13.0, 60).is_none());
+        let broken = wrap_or_break("transformerbeatslstm and more", 13.0, 60);
+        assert!(
+            broken.iter().all(|l| text_width(l, 13.0) <= 60),
+            "{broken:?}"
+        );
+        assert_eq!(
+            broken.concat().replace(' ', ""),
+            "transformerbeatslstmandmore"
         );
     }
 }

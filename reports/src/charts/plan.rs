@@ -137,10 +137,7 @@ fn accuracy_bars(layout: &TableLayout, cells: &[&CellRecord]) -> Option<BarChart
         .iter()
         .filter_map(|c| {
             let value = measured(c, Unit::Percent)?;
-            let mut model = c.ours.model.clone();
-            if let Some(lr) = c.ours.lr {
-                model.push_str(&format!(", lr {}", format::lr(lr)));
-            }
+            let lr = c.ours.lr.map(|lr| format!("lr {}", format::lr(lr)));
             let ours = Bar {
                 value,
                 err: c.ours.sem.unwrap_or(0.0),
@@ -154,7 +151,12 @@ fn accuracy_bars(layout: &TableLayout, cells: &[&CellRecord]) -> Option<BarChart
                 .paper_value
                 .filter(|_| c.paper_text.as_deref().is_some_and(|t| t.contains('%')));
             Some(BarGroup {
-                label: vec![c.row_label.clone(), c.column_label.clone(), model],
+                label: vec![
+                    c.row_label.clone(),
+                    c.column_label.clone(),
+                    c.ours.model.clone(),
+                    lr.unwrap_or_default(),
+                ],
                 bars: vec![
                     Some(ours),
                     paper.map(|value| Bar {
@@ -242,9 +244,11 @@ fn steps_group(label: &str, in_column: &[&CellRecord], rows: &[&str]) -> Option<
     if bars.iter().all(Option::is_none) {
         return None;
     }
-    let mut label = vec![label.to_string()];
-    label.extend(speedup_line(in_column));
-    Some(BarGroup { label, bars })
+    let speedup = speedup_line(in_column).unwrap_or_default();
+    Some(BarGroup {
+        label: vec![label.to_string(), speedup],
+        bars,
+    })
 }
 
 /// The task's measured speed-up and the paper's, printed under its bars.
@@ -290,12 +294,12 @@ fn model_size_scaling(cells: &[&CellRecord]) -> Option<LineChart> {
         }
         if !ours.is_empty() {
             lines.push(Line {
-                label: format!("{column} (ours)"),
+                label: vec![format!("{column} (ours)")],
                 paper: false,
                 points: ours,
             });
             lines.push(Line {
-                label: format!("{column} (paper)"),
+                label: vec![format!("{column} (paper)")],
                 paper: true,
                 points: paper,
             });
@@ -313,16 +317,19 @@ type SeedCurve = Vec<(u64, f64)>;
 
 /// Per task, one mean curve per configuration (model, init, freeze, lr) over its seeds.
 fn learning_curves(runs: &[Run]) -> Vec<(String, LineChart)> {
-    let mut by_task: BTreeMap<&str, BTreeMap<String, Vec<SeedCurve>>> = BTreeMap::new();
+    let mut by_task: BTreeMap<&str, BTreeMap<Vec<String>, Vec<SeedCurve>>> = BTreeMap::new();
     for run in runs {
         let Some(result) = &run.result else { continue };
         if run.metrics.is_empty() {
             continue;
         }
-        let mut label = format!("{} / {} / {}", result.model, result.init, result.freeze);
-        if let Some(lr) = recorded_lr(result) {
-            label.push_str(&format!(" / lr {}", format::lr(lr)));
-        }
+        let lr = recorded_lr(result).map(|lr| format!("lr {}", format::lr(lr)));
+        let label = vec![
+            result.model.clone(),
+            result.init.to_string(),
+            result.freeze.clone(),
+            lr.unwrap_or_default(),
+        ];
         let points = run
             .metrics
             .iter()
@@ -340,10 +347,16 @@ fn learning_curves(runs: &[Run]) -> Vec<(String, LineChart)> {
         .map(|(task, configurations)| {
             let lines = configurations
                 .into_iter()
-                .map(|(label, seeds)| Line {
-                    label: format!("{label} ({} seed(s))", seeds.len()),
-                    paper: false,
-                    points: mean_curve(&seeds),
+                .map(|(mut label, seeds)| {
+                    label.push(match seeds.len() {
+                        1 => "1 seed".to_string(),
+                        n => format!("{n} seeds"),
+                    });
+                    Line {
+                        label,
+                        paper: false,
+                        points: mean_curve(&seeds),
+                    }
                 })
                 .collect();
             let chart = LineChart {
