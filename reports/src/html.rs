@@ -207,14 +207,19 @@ fn note_number(notes: &mut Vec<String>, note: &str) -> usize {
     index + 1
 }
 
+/// A chart as an inline PNG; its alt text and caption say what its title and notes say.
 fn figure(out: &mut String, out_dir: &Path, chart: &ChartFile) -> Result<(), ReportError> {
     let png = std::fs::read(&chart.png).map_err(ReportError::io(&chart.png))?;
     let data = base64::engine::general_purpose::STANDARD.encode(png);
+    let described: Vec<&str> = std::iter::once(chart.title.as_str())
+        .chain(chart.notes.iter().map(String::as_str))
+        .collect();
     let _ = writeln!(
         out,
-        "<figure><img src=\"data:image/png;base64,{data}\" alt=\"{title}\"><figcaption>{title} · \
+        "<figure><img src=\"data:image/png;base64,{data}\" alt=\"{alt}\"><figcaption>{caption} · \
          <a href=\"{svg}\">SVG</a> · <a href=\"{png}\">PNG</a></figcaption></figure>",
-        title = escape(&chart.title),
+        alt = escape(&described.join(". ")),
+        caption = escape(&described.join(" · ")),
         svg = escape(&relative(out_dir, &chart.svg)),
         png = escape(&relative(out_dir, &chart.png)),
     );

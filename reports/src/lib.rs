@@ -36,13 +36,13 @@ mod write;
 pub use spec::reference;
 
 pub use cells::CellRecord;
-pub use charts::ChartFile;
+pub use charts::{ChartFile, ChartText, DrawnText, TextBox};
 pub use claims::{ClaimRecord, ClaimVerdict, CLAIM_RULE, MIN_SEEDS};
 pub use error::ReportError;
 pub use frame::read_parquet;
 pub use load::{load_results, load_runs, Run};
 pub use measurement::Measurement;
-pub use report::{claims_of, write_report, Report, TableFiles};
+pub use report::{chart_layout, claims_of, write_report, Report, TableFiles};
 pub use spec::schema::Metric;
 pub use stats::Bound;
 pub use suite::Unit;

@@ -8,7 +8,7 @@ use spec::schema::SuiteManifest;
 
 use crate::aggregate::{aggregate_over_seeds, observations_frame, ours};
 use crate::cells::{build, cells_frame, CellRecord};
-use crate::charts::{draw_all, ChartFile};
+use crate::charts::{chart_texts, draw_all, ChartFile, ChartText};
 use crate::claims::{claims_frame, evaluate, ClaimRecord};
 use crate::context::context;
 use crate::cost::{self, cost_frame, cost_pairs, CostPair};
@@ -105,6 +105,13 @@ pub fn claims_of(runs_dir: &Path) -> Result<(Vec<ClaimRecord>, String), ReportEr
     let claims = analyse(runs_dir)?.claims;
     let text = text::render_claims(&claims);
     Ok((claims, text))
+}
+
+/// The text every chart of the report on `runs_dir` draws, and where, without writing it:
+/// what the layout test checks for overlaps.
+pub fn chart_layout(runs_dir: &Path) -> Result<Vec<ChartText>, ReportError> {
+    let a = analyse(runs_dir)?;
+    chart_texts(&a.layouts, &a.cells, &a.claims, &a.runs)
 }
 
 /// Reads the runs under `runs_dir` (and its suite.json, if any) and writes the report into

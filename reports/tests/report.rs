@@ -331,6 +331,12 @@ fn the_page_has_every_table_the_verdicts_and_no_external_requests() {
     ] {
         assert!(html.contains(words), "page lacks {words:?}");
     }
+    // a chart's alt text says what its title and notes say
+    let alts = attribute_values(&html, "alt");
+    assert!(
+        alts.contains(&"modality: ours (mean ± SEM) vs paper. All groups: minilm-l6 · lr 1e-3"),
+        "{alts:?}"
+    );
     let sources = attribute_values(&html, "src");
     assert_eq!(sources.len(), report.charts.len());
     assert!(sources
@@ -531,6 +537,13 @@ fn shape(report: &Report, out: &Path) -> String {
         .collect();
     files.sort();
     lines.extend(files);
+    lines.push(String::new());
+    // what each chart says under its title, as its caption and alt text repeat
+    lines.extend(report.charts.iter().map(|c| {
+        let stem = c.png.file_stem().unwrap().to_string_lossy();
+        let notes: String = c.notes.iter().map(|n| format!(" | {n}")).collect();
+        format!("{stem}: {}{notes}", c.title)
+    }));
     lines.join("\n")
 }
 

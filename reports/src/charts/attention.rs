@@ -5,6 +5,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use spec::schema::AttentionMaps;
 
+use super::layout::{draw_labels, heading, Heading};
 use super::{failed, text_style, Chart};
 
 pub(super) struct AttentionChart<'a> {
@@ -26,6 +27,22 @@ fn shade(weight: f64, max: f64) -> RGBColor {
     RGBColor(mix(255.0, 8.0), mix(255.0, 48.0), mix(255.0, 107.0))
 }
 
+impl AttentionChart<'_> {
+    /// Panels across and down.
+    fn grid(&self) -> (usize, usize) {
+        let layers = self.maps.layers.len().max(1);
+        (layers.min(COLUMNS), layers.div_ceil(COLUMNS))
+    }
+
+    fn width(&self) -> u32 {
+        (PANEL * self.grid().0 as u32).max(520)
+    }
+
+    fn heading(&self) -> Heading {
+        heading(&self.title(), &[], self.width())
+    }
+}
+
 impl Chart for AttentionChart<'_> {
     fn title(&self) -> String {
         format!(
@@ -35,17 +52,17 @@ impl Chart for AttentionChart<'_> {
     }
 
     fn size(&self) -> (u32, u32) {
-        let layers = self.maps.layers.len().max(1);
-        let rows = layers.div_ceil(COLUMNS) as u32;
-        let cols = layers.min(COLUMNS) as u32;
-        ((PANEL * cols).max(520), PANEL * rows + 40)
+        let rows = self.grid().1 as u32;
+        (self.width(), self.heading().height as u32 + PANEL * rows)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
         root.fill(&WHITE).map_err(failed)?;
-        let area = root.titled(&self.title(), text_style(18)).map_err(failed)?;
-        let layers = self.maps.layers.len().max(1);
-        let panels = area.split_evenly((layers.div_ceil(COLUMNS), layers.min(COLUMNS)));
+        let heading = self.heading();
+        draw_labels(root, &heading.labels)?;
+        let (_, area) = root.split_vertically(heading.height);
+        let (across, down) = self.grid();
+        let panels = area.split_evenly((down, across));
         let t = self.maps.tokens;
         for ((l, layer), panel) in self.maps.layers.iter().enumerate().zip(&panels) {
             let max = layer.iter().flatten().copied().fold(0.0, f64::max);

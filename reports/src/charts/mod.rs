@@ -1,23 +1,28 @@
 //! Charts as PNG and SVG. Text is drawn with the DejaVu Sans font embedded in the crate
-//! (plotters' ab_glyph backend), so PNGs have text on machines without system fonts.
+//! (plotters' ab_glyph backend), so PNGs have text on machines without system fonts, and is
+//! laid out with that font's glyph widths (layout.rs) so that no label covers another.
 
 mod attention;
 mod bars;
+mod font;
 mod forest;
+mod layout;
 mod lines;
 mod plan;
+mod record;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use plotters::coord::{CoordTranslate, Shift};
+use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::{register_font, FontStyle};
 
 use crate::error::ReportError;
 use crate::write::{commit, temporary_path, write_atomic};
 
-pub use plan::draw_all;
+pub use layout::{ChartText, DrawnText, TextBox};
+pub use plan::{chart_texts, draw_all};
 
 static FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
 /// The family every chart asks for; the embedded font is registered under it.
@@ -29,6 +34,9 @@ pub struct ChartFile {
     /// Which part of the report it belongs to ("modality", "curves", "attention", ...).
     pub section: String,
     pub title: String,
+    /// What the chart says under its title: what every bar or line shares, how its curves
+    /// were sampled.
+    pub notes: Vec<String>,
     pub png: PathBuf,
     pub svg: PathBuf,
 }
@@ -36,6 +44,10 @@ pub struct ChartFile {
 /// A chart that can be drawn on any plotters backend.
 trait Chart {
     fn title(&self) -> String;
+    /// Printed under the title (and in the page's caption).
+    fn notes(&self) -> Vec<String> {
+        Vec::new()
+    }
     fn size(&self) -> (u32, u32);
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String>;
 }
@@ -70,21 +82,6 @@ const SERIES: [RGBColor; 7] = [
     RGBColor(0, 0, 0),
 ];
 const PAPER: RGBColor = RGBColor(170, 170, 170);
-
-/// The legend box every chart uses.
-fn draw_legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
-    chart: &mut ChartContext<'a, DB, CT>,
-    position: SeriesLabelPosition,
-) -> Result<(), String> {
-    chart
-        .configure_series_labels()
-        .label_font(text_style(13))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .position(position)
-        .draw()
-        .map_err(failed)
-}
 
 fn series_color(i: usize) -> RGBColor {
     SERIES[i % SERIES.len()]
@@ -122,6 +119,7 @@ fn render(
     Ok(ChartFile {
         section: section.to_string(),
         title: chart.title(),
+        notes: chart.notes(),
         png,
         svg,
     })
@@ -144,7 +142,7 @@ pub fn mean_curves(
         lines: curves
             .iter()
             .map(|(label, seeds)| lines::Line {
-                label: label.clone(),
+                label: vec![label.clone()],
                 paper: false,
                 points: lines::mean_curve(seeds),
             })

@@ -6,8 +6,10 @@ use std::path::Path;
 use super::attention::AttentionChart;
 use super::bars::{Bar, BarChart, BarGroup};
 use super::forest::Forest;
+use super::layout::ChartText;
 use super::lines::{mean_curve, Line, LineChart, XAxis};
-use super::{render, slug, ChartFile};
+use super::record::record;
+use super::{render, slug, Chart, ChartFile};
 use crate::cells::CellRecord;
 use crate::claims::ClaimRecord;
 use crate::error::ReportError;
@@ -15,6 +17,50 @@ use crate::format;
 use crate::load::{recorded_lr, Run};
 use crate::observe::TableLayout;
 use crate::suite::Unit;
+
+/// What is done with each chart of the report: drawn into files, or its text recorded.
+trait ChartSink {
+    type Output;
+    fn take(
+        &mut self,
+        chart: &impl Chart,
+        section: &str,
+        stem: &str,
+    ) -> Result<Self::Output, ReportError>;
+}
+
+/// Draws each chart as PNG and SVG into its directory.
+struct Files<'a>(&'a Path);
+
+impl ChartSink for Files<'_> {
+    type Output = ChartFile;
+    fn take(
+        &mut self,
+        chart: &impl Chart,
+        section: &str,
+        stem: &str,
+    ) -> Result<ChartFile, ReportError> {
+        render(chart, self.0, section, stem)
+    }
+}
+
+/// Records the text each chart draws and where.
+struct Texts;
+
+impl ChartSink for Texts {
+    type Output = ChartText;
+    fn take(
+        &mut self,
+        chart: &impl Chart,
+        _section: &str,
+        stem: &str,
+    ) -> Result<ChartText, ReportError> {
+        record(chart, stem).map_err(|reason| ReportError::Chart {
+            path: stem.to_string(),
+            reason,
+        })
+    }
+}
 
 /// Every chart of the report, drawn into `dir`.
 pub fn draw_all(
@@ -24,9 +70,30 @@ pub fn draw_all(
     runs: &[Run],
     dir: &Path,
 ) -> Result<Vec<ChartFile>, ReportError> {
-    let mut files = Vec::new();
+    each_chart(layouts, cells, claims, runs, &mut Files(dir))
+}
+
+/// The text every chart of the report draws, and where, without drawing it.
+pub fn chart_texts(
+    layouts: &[TableLayout],
+    cells: &[CellRecord],
+    claims: &[ClaimRecord],
+    runs: &[Run],
+) -> Result<Vec<ChartText>, ReportError> {
+    each_chart(layouts, cells, claims, runs, &mut Texts)
+}
+
+/// Hands every chart of the report to `sink`, in the page's order.
+fn each_chart<S: ChartSink>(
+    layouts: &[TableLayout],
+    cells: &[CellRecord],
+    claims: &[ClaimRecord],
+    runs: &[Run],
+    sink: &mut S,
+) -> Result<Vec<S::Output>, ReportError> {
+    let mut out = Vec::new();
     for (stem, chart) in forests(claims) {
-        files.push(render(&chart, dir, "claims", stem)?);
+        out.push(sink.take(&chart, "claims", stem)?);
     }
     for layout in layouts {
         let table: Vec<&CellRecord> = cells.iter().filter(|c| c.table == layout.id).collect();
@@ -37,35 +104,27 @@ pub fn draw_all(
         for (kind, chart) in bars {
             if let Some(chart) = chart {
                 let stem = format!("{kind}-{}", slug(&layout.id));
-                files.push(render(&chart, dir, &layout.id, &stem)?);
+                out.push(sink.take(&chart, &layout.id, &stem)?);
             }
         }
         if layout.id == "model-size" {
             if let Some(chart) = model_size_scaling(&table) {
-                files.push(render(&chart, dir, &layout.id, "scaling-model-size")?);
+                out.push(sink.take(&chart, &layout.id, "scaling-model-size")?);
             }
         }
     }
     for (task, chart) in learning_curves(runs) {
-        files.push(render(
-            &chart,
-            dir,
-            "curves",
-            &format!("curves-{}", slug(&task)),
-        )?);
+        let stem = format!("curves-{}", slug(&task));
+        out.push(sink.take(&chart, "curves", &stem)?);
     }
     for run in runs {
         if let Some(maps) = &run.attention {
             let chart = AttentionChart { run: &run.id, maps };
-            files.push(render(
-                &chart,
-                dir,
-                "attention",
-                &format!("attention-{}", slug(&run.id)),
-            )?);
+            let stem = format!("attention-{}", slug(&run.id));
+            out.push(sink.take(&chart, "attention", &stem)?);
         }
     }
-    Ok(files)
+    Ok(out)
 }
 
 fn measured(cell: &CellRecord, unit: Unit) -> Option<f64> {
@@ -78,10 +137,7 @@ fn accuracy_bars(layout: &TableLayout, cells: &[&CellRecord]) -> Option<BarChart
         .iter()
         .filter_map(|c| {
             let value = measured(c, Unit::Percent)?;
-            let mut model = c.ours.model.clone();
-            if let Some(lr) = c.ours.lr {
-                model.push_str(&format!(", lr {}", format::lr(lr)));
-            }
+            let lr = c.ours.lr.map(|lr| format!("lr {}", format::lr(lr)));
             let ours = Bar {
                 value,
                 err: c.ours.sem.unwrap_or(0.0),
@@ -95,7 +151,12 @@ fn accuracy_bars(layout: &TableLayout, cells: &[&CellRecord]) -> Option<BarChart
                 .paper_value
                 .filter(|_| c.paper_text.as_deref().is_some_and(|t| t.contains('%')));
             Some(BarGroup {
-                label: vec![c.row_label.clone(), c.column_label.clone(), model],
+                label: vec![
+                    c.row_label.clone(),
+                    c.column_label.clone(),
+                    c.ours.model.clone(),
+                    lr.unwrap_or_default(),
+                ],
                 bars: vec![
                     Some(ours),
                     paper.map(|value| Bar {
@@ -183,9 +244,11 @@ fn steps_group(label: &str, in_column: &[&CellRecord], rows: &[&str]) -> Option<
     if bars.iter().all(Option::is_none) {
         return None;
     }
-    let mut label = vec![label.to_string()];
-    label.extend(speedup_line(in_column));
-    Some(BarGroup { label, bars })
+    let speedup = speedup_line(in_column).unwrap_or_default();
+    Some(BarGroup {
+        label: vec![label.to_string(), speedup],
+        bars,
+    })
 }
 
 /// The task's measured speed-up and the paper's, printed under its bars.
@@ -231,12 +294,12 @@ fn model_size_scaling(cells: &[&CellRecord]) -> Option<LineChart> {
         }
         if !ours.is_empty() {
             lines.push(Line {
-                label: format!("{column} (ours)"),
+                label: vec![format!("{column} (ours)")],
                 paper: false,
                 points: ours,
             });
             lines.push(Line {
-                label: format!("{column} (paper)"),
+                label: vec![format!("{column} (paper)")],
                 paper: true,
                 points: paper,
             });
@@ -254,16 +317,19 @@ type SeedCurve = Vec<(u64, f64)>;
 
 /// Per task, one mean curve per configuration (model, init, freeze, lr) over its seeds.
 fn learning_curves(runs: &[Run]) -> Vec<(String, LineChart)> {
-    let mut by_task: BTreeMap<&str, BTreeMap<String, Vec<SeedCurve>>> = BTreeMap::new();
+    let mut by_task: BTreeMap<&str, BTreeMap<Vec<String>, Vec<SeedCurve>>> = BTreeMap::new();
     for run in runs {
         let Some(result) = &run.result else { continue };
         if run.metrics.is_empty() {
             continue;
         }
-        let mut label = format!("{} / {} / {}", result.model, result.init, result.freeze);
-        if let Some(lr) = recorded_lr(result) {
-            label.push_str(&format!(" / lr {}", format::lr(lr)));
-        }
+        let lr = recorded_lr(result).map(|lr| format!("lr {}", format::lr(lr)));
+        let label = vec![
+            result.model.clone(),
+            result.init.to_string(),
+            result.freeze.clone(),
+            lr.unwrap_or_default(),
+        ];
         let points = run
             .metrics
             .iter()
@@ -281,10 +347,16 @@ fn learning_curves(runs: &[Run]) -> Vec<(String, LineChart)> {
         .map(|(task, configurations)| {
             let lines = configurations
                 .into_iter()
-                .map(|(label, seeds)| Line {
-                    label: format!("{label} ({} seed(s))", seeds.len()),
-                    paper: false,
-                    points: mean_curve(&seeds),
+                .map(|(mut label, seeds)| {
+                    label.push(match seeds.len() {
+                        1 => "1 seed".to_string(),
+                        n => format!("{n} seeds"),
+                    });
+                    Line {
+                        label,
+                        paper: false,
+                        points: mean_curve(&seeds),
+                    }
                 })
                 .collect();
             let chart = LineChart {
