@@ -170,8 +170,9 @@ fn a_corrupt_cached_file_is_named_offline() {
         source: MnistSource::Idx,
     }
     .build(&data, Splits::only(EvalSplit::Test))
-    .unwrap_err()
-    .to_string();
+    .unwrap_err();
+    // The message with its causes, as `fpt` prints it.
+    let err = format!("{:#}", anyhow::Error::from(err));
     assert!(err.contains("t10k-labels-idx1-ubyte.gz"), "{err}");
 }
 

@@ -7,7 +7,8 @@
 use std::path::{Path, PathBuf};
 
 use datasets::checksum::{digest_file, Expected};
-use datasets::fetch::{stamp, Catalogue, FetchError, FetchOptions, Fetcher};
+use datasets::fetch::{lock_path, stamp, Catalogue, FetchError, FetchOptions, Fetcher};
+use datasets::lock::FileLock;
 use datasets::registry::{Artifact, Integrity, Source};
 
 use crate::hub::{HubCache, HubFile};
@@ -183,6 +184,13 @@ pub fn weights(entry: &ModelEntry, offline: bool) -> Result<PathBuf, FetchError>
     if !fetched.downloaded {
         return Ok(fetched.path);
     }
+    // Under the fetch's lock, so another process never sees the file half moved.
+    let lock = lock_path(&fetched.path);
+    let _lock = FileLock::wait(&lock).map_err(|source| FetchError::Io {
+        artifact: entry.name.into(),
+        path: lock.clone(),
+        source,
+    })?;
     match hub.adopt(&entry.hub, &fetched.path, &fetched.sha256) {
         Ok(link) => {
             stamp::forget(&fetched.path);
