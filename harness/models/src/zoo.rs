@@ -205,6 +205,14 @@ pub fn weights(entry: &ModelEntry, offline: bool) -> Result<PathBuf, FetchError>
     }
 }
 
+/// The sha256 the registry pins for `entry`, which names its blob in a hub cache.
+fn pinned_sha256(entry: &ModelEntry) -> Option<&datasets::checksum::Sha256> {
+    match &entry.artifact.integrity {
+        Integrity::Pinned(Expected::Sha256(sha)) => Some(sha),
+        _ => None,
+    }
+}
+
 /// Our record of the last hub-cache file found good for `entry` (the hub cache is not ours
 /// to write stamps into).
 fn hub_stamp(entry: &ModelEntry) -> PathBuf {
@@ -218,11 +226,7 @@ fn from_hub(
     hub: &HubCache,
     fetcher: &Fetcher,
 ) -> Result<Option<PathBuf>, FetchError> {
-    let pinned = match &entry.artifact.integrity {
-        Integrity::Pinned(Expected::Sha256(sha)) => Some(sha),
-        _ => None,
-    };
-    for path in hub.candidates(&entry.hub, pinned) {
+    for path in hub.candidates(&entry.hub, pinned_sha256(entry)) {
         let io = |source| FetchError::Io {
             artifact: entry.name.into(),
             path: path.clone(),
@@ -257,13 +261,9 @@ fn from_hub(
 /// Where a checkpoint's weights are, if anywhere: the hub cache's copy or ours (not
 /// re-verified: [`weights`] does that).
 pub fn located(entry: &ModelEntry) -> Option<PathBuf> {
-    let pinned = match &entry.artifact.integrity {
-        Integrity::Pinned(Expected::Sha256(sha)) => Some(sha),
-        _ => None,
-    };
     let ours = cached_path(entry);
     HubCache::from_env()
-        .candidates(&entry.hub, pinned)
+        .candidates(&entry.hub, pinned_sha256(entry))
         .into_iter()
         .next()
         .or_else(|| ours.is_file().then_some(ours))

@@ -132,10 +132,16 @@ impl Progress {
             .set_message(format!("runs {}/{}", schedule.done, schedule.total));
     }
 
-    fn settle(&mut self, job: &Job<'_>) {
-        self.settled_steps += job.run.spec.steps;
+    /// Counts `run`'s steps as done (trained here, or by another process).
+    fn settle(&mut self, run: &SuiteRun) {
+        self.settled_steps += run.spec.steps;
+    }
+
+    /// Removes a finished job's line and counts its run as done.
+    fn end_job(&mut self, job: &Job<'_>) {
         job.line.finish_and_clear();
         self.lines.remove(&job.line);
+        self.settle(job.run);
     }
 
     /// Clears the bars and says how long the suite took.
@@ -272,7 +278,7 @@ impl Run<'_> {
                 continue;
             };
             let job = schedule.running.0.remove(i);
-            progress.settle(&job);
+            progress.end_job(&job);
             let run = job.run;
             let out = self.runs_dir.join(&run.id);
             let result = run_dir::read_result(&out.join(run_dir::RESULT));
@@ -321,7 +327,7 @@ impl Run<'_> {
             match run_dir::read_result(&out.join(run_dir::RESULT)) {
                 Ok(Some(r)) => {
                     let line = format!("{} (trained by another process)", finished_line(&r));
-                    progress.settled_steps += run.spec.steps;
+                    progress.settle(run);
                     self.settle(schedule, run, &line, progress)?;
                 }
                 _ => {
